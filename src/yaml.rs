@@ -1,0 +1,568 @@
+//! YAML as Ansible reads it, with a position on every node.
+//!
+//! Playbooks, roles, vars files and YAML inventories are all read through here. Two things
+//! make a ready-made serde deserializer the wrong tool: errors must point at the exact
+//! `path:line:col` of the offending node long after parsing (when a module's parameters are
+//! checked, say), and plain scalars must resolve the YAML 1.1 way PyYAML resolves them, since
+//! that is what users' files were written against (`yes`/`no`/`on`/`off` are booleans, `0644`
+//! is octal). So this module builds its own tree from the marked events of `yaml-rust2`,
+//! expanding anchors, aliases and `<<` merge keys, and refusing duplicate keys.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::error::{located, located_hint, Pos, SourceError};
+
+/// A YAML node and where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub data: Data,
+    pub pos: Pos,
+}
+
+/// The resolved content of a node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string; `quoted` is false for plain scalars (which could have been something else).
+    Str {
+        value: String,
+        quoted: bool,
+    },
+    Seq(Vec<Node>),
+    /// Keys keep their order in the file; merge keys are already expanded.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// What kind of value this is, as a user would name it in an error.
+    pub fn type_name(&self) -> &'static str {
+        match self.data {
+            Data::Null => "null",
+            Data::Bool(_) => "a boolean",
+            Data::Int(_) => "an integer",
+            Data::Float(_) => "a number",
+            Data::Str { .. } => "a string",
+            Data::Seq(_) => "a list",
+            Data::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.data {
+            Data::Str { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.data {
+            Data::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.data {
+            Data::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.data, Data::Null)
+    }
+
+    /// The value of `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.key_string().as_deref() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// A scalar rendered as a mapping key or string, the way Ansible stringifies keys.
+    pub fn key_string(&self) -> Option<String> {
+        match &self.data {
+            Data::Str { value, .. } => Some(value.clone()),
+            Data::Int(i) => Some(i.to_string()),
+            Data::Float(f) => Some(format_float(*f)),
+            Data::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+            Data::Null => Some("null".to_string()),
+            Data::Seq(_) | Data::Map(_) => None,
+        }
+    }
+
+    /// A scalar as text, for parameters that Ansible coerces to strings (`mode: 0644` aside).
+    pub fn scalar_string(&self) -> Option<String> {
+        match &self.data {
+            Data::Str { value, .. } => Some(value.clone()),
+            Data::Int(i) => Some(i.to_string()),
+            Data::Float(f) => Some(format_float(*f)),
+            Data::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+            Data::Null | Data::Seq(_) | Data::Map(_) => None,
+        }
+    }
+
+    /// The node as a plain value (for variables), keys stringified.
+    pub fn to_value(&self) -> Value {
+        match &self.data {
+            Data::Null => Value::Null,
+            Data::Bool(b) => Value::Bool(*b),
+            Data::Int(i) => Value::from(*i),
+            Data::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Data::Str { value, .. } => Value::String(value.clone()),
+            Data::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Data::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.key_string().unwrap_or_default(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// A located error about this node.
+    pub fn error(&self, message: impl Into<String>) -> anyhow::Error {
+        located(&self.pos, message)
+    }
+
+    /// A located error with a hint.
+    pub fn error_hint(&self, message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+        located_hint(&self.pos, message, hint)
+    }
+}
+
+fn format_float(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
+    }
+}
+
+/// Reads and parses one YAML file. An empty file is `Null`.
+pub fn load_file(path: &Path) -> Result<Node> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_str(&text, path)
+}
+
+/// Parses YAML text that came from `path` (used in positions only). Only the first document
+/// is read; a stream of several documents is an error, as it is for Ansible.
+pub fn parse_str(text: &str, path: &Path) -> Result<Node> {
+    let path = Arc::new(path.to_path_buf());
+    let mut builder = Builder {
+        path: Arc::clone(&path),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        documents: Vec::new(),
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(scan) = parser.load(&mut builder, true) {
+        let mark = scan.marker();
+        let pos = Pos::new(&path, mark.line(), mark.col() + 1);
+        let info = scan.info();
+        let tabbed = info.contains("tab") || line_has_tab_indent(text, mark.line());
+        let message = format!("invalid YAML: {info}");
+        return Err(if tabbed {
+            SourceError::new(&pos, message)
+                .with_hint("YAML indentation must use spaces; replace the tab characters with spaces")
+                .into()
+        } else {
+            SourceError::new(&pos, message).into()
+        });
+    }
+    if let Some(err) = builder.error {
+        return Err(err.into());
+    }
+    let mut documents = builder.documents.into_iter();
+    let first = documents.next().unwrap_or(Node {
+        data: Data::Null,
+        pos: Pos::new(&path, 1, 1),
+    });
+    if let Some(second) = documents.next() {
+        return Err(located(
+            &second.pos,
+            "expected a single YAML document, found a second one",
+        ));
+    }
+    Ok(first)
+}
+
+fn line_has_tab_indent(text: &str, line: usize) -> bool {
+    let around = line.saturating_sub(1)..=line;
+    text.lines()
+        .enumerate()
+        .filter(|(i, _)| around.contains(&(i + 1)))
+        .any(|(_, l)| l.starts_with('\t') || l.trim_start_matches(' ').starts_with('\t'))
+}
+
+/// Collects events into nodes; an open collection lives on the stack until its end event.
+struct Builder {
+    path: Arc<PathBuf>,
+    stack: Vec<(Node, usize)>,
+    anchors: HashMap<usize, Node>,
+    documents: Vec<Node>,
+    error: Option<SourceError>,
+}
+
+impl Builder {
+    fn pos(&self, mark: Marker) -> Pos {
+        Pos::new(&self.path, mark.line(), mark.col() + 1)
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.documents.push(node),
+            Some((parent, _)) => match &mut parent.data {
+                Data::Seq(items) => items.push(node),
+                // Mapping entries arrive as key, value, key, value: a pending key is stored
+                // with a `Null` placeholder value until its value comes.
+                Data::Map(entries) => match entries.last_mut() {
+                    Some((_, value)) if matches!(value.data, Data::Null) && value.pos.line == 0 => {
+                        *value = node
+                    }
+                    _ => {
+                        let placeholder = Node {
+                            data: Data::Null,
+                            pos: Pos::new(&self.path, 0, 0),
+                        };
+                        entries.push((node, placeholder));
+                    }
+                },
+                _ => unreachable!("only collections are pushed on the stack"),
+            },
+        }
+    }
+
+    fn finish_map(&mut self, node: Node) -> Result<Node, SourceError> {
+        let Data::Map(entries) = node.data else {
+            unreachable!("finish_map is called on mappings")
+        };
+        let mut explicit: Vec<(Node, Node)> = Vec::new();
+        let mut merged: Vec<(Node, Node)> = Vec::new();
+        for (key, value) in entries {
+            if key.as_str() == Some("<<") && !matches!(key.data, Data::Str { quoted: true, .. }) {
+                let sources: Vec<Node> = match value.data {
+                    Data::Map(_) => vec![value],
+                    Data::Seq(items) => items,
+                    _ => {
+                        return Err(SourceError::new(
+                            &value.pos,
+                            format!(
+                                "a merge key `<<` takes a mapping or a list of mappings, found {}",
+                                value.type_name()
+                            ),
+                        ))
+                    }
+                };
+                for source in sources {
+                    let Data::Map(source_entries) = source.data else {
+                        return Err(SourceError::new(
+                            &source.pos,
+                            "a merge key `<<` takes mappings only",
+                        ));
+                    };
+                    for (k, v) in source_entries {
+                        if !merged.iter().any(|(m, _)| same_key(m, &k)) {
+                            merged.push((k, v));
+                        }
+                    }
+                }
+                continue;
+            }
+            if let Some((first, _)) = explicit.iter().find(|(k, _)| same_key(k, &key)) {
+                return Err(SourceError::new(
+                    &key.pos,
+                    format!(
+                        "duplicate key `{}` (first defined at line {})",
+                        key.key_string().unwrap_or_default(),
+                        first.pos.line
+                    ),
+                )
+                .with_hint("remove one of the two entries; YAML mappings take each key once"));
+            }
+            explicit.push((key, value));
+        }
+        for (k, v) in merged {
+            if !explicit.iter().any(|(e, _)| same_key(e, &k)) {
+                explicit.push((k, v));
+            }
+        }
+        // The parser marks a block mapping after its first key has been scanned; the first
+        // key is where a reader sees the mapping begin.
+        let pos = match explicit.first() {
+            Some((key, _)) if (key.pos.line, key.pos.col) < (node.pos.line, node.pos.col) => key.pos.clone(),
+            _ => node.pos,
+        };
+        Ok(Node {
+            data: Data::Map(explicit),
+            pos,
+        })
+    }
+}
+
+fn same_key(a: &Node, b: &Node) -> bool {
+    a.key_string().is_some() && a.key_string() == b.key_string()
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let pos = self.pos(mark);
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let data = resolve_scalar(text, style, tag.as_ref());
+                self.push_value(Node { data, pos }, anchor);
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push((
+                Node {
+                    data: Data::Seq(Vec::new()),
+                    pos,
+                },
+                anchor,
+            )),
+            Event::MappingStart(anchor, _) => self.stack.push((
+                Node {
+                    data: Data::Map(Vec::new()),
+                    pos,
+                },
+                anchor,
+            )),
+            Event::SequenceEnd => {
+                let (node, anchor) = self.stack.pop().expect("the parser balances sequence events");
+                self.push_value(node, anchor);
+            }
+            Event::MappingEnd => {
+                let (node, anchor) = self.stack.pop().expect("the parser balances mapping events");
+                match self.finish_map(node) {
+                    Ok(node) => self.push_value(node, anchor),
+                    Err(err) => self.error = Some(err),
+                }
+            }
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(mut node) => {
+                    node.pos = pos;
+                    self.push_value(node, 0);
+                }
+                None => self.error = Some(SourceError::new(&pos, "alias to an unknown anchor")),
+            },
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
+}
+
+/// Resolves a scalar as PyYAML's YAML 1.1 resolver does, which is what Ansible users expect.
+fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Data {
+    if let Some(tag) = tag {
+        match tag.suffix.as_str() {
+            "str" => {
+                return Data::Str {
+                    value: text,
+                    quoted: true,
+                }
+            }
+            "int" => {
+                if let Some(i) = resolve_int(&text) {
+                    return Data::Int(i);
+                }
+            }
+            "float" => {
+                if let Ok(f) = text.parse::<f64>() {
+                    return Data::Float(f);
+                }
+            }
+            "bool" => {
+                if let Some(b) = resolve_bool(&text) {
+                    return Data::Bool(b);
+                }
+            }
+            // `!unsafe` and `!vault` values are kept as text; the loader decides what they mean.
+            _ => {
+                return Data::Str {
+                    value: text,
+                    quoted: true,
+                }
+            }
+        }
+    }
+    if style != TScalarStyle::Plain {
+        return Data::Str {
+            value: text,
+            quoted: true,
+        };
+    }
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Data::Null,
+        _ => {}
+    }
+    if let Some(b) = resolve_bool(&text) {
+        return Data::Bool(b);
+    }
+    if let Some(i) = resolve_int(&text) {
+        return Data::Int(i);
+    }
+    if let Some(f) = resolve_float(&text) {
+        return Data::Float(f);
+    }
+    Data::Str {
+        value: text,
+        quoted: false,
+    }
+}
+
+fn resolve_bool(text: &str) -> Option<bool> {
+    match text {
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Some(true),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}
+
+/// YAML 1.1 integers: decimal, `0b`, `0x`, leading-zero octal, `_` separators, and base 60.
+fn resolve_int(text: &str) -> Option<i64> {
+    let (negative, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if body.is_empty() || !body.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let digits: String = body.chars().filter(|c| *c != '_').collect();
+    let value = if let Some(bin) = digits.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if digits.len() > 1
+        && digits.starts_with('0')
+        && digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else if digits.contains(':') {
+        let mut total: i64 = 0;
+        for (i, part) in digits.split(':').enumerate() {
+            let n: i64 = part.parse().ok()?;
+            if i > 0 && n >= 60 {
+                return None;
+            }
+            total = total.checked_mul(60)?.checked_add(n)?;
+        }
+        total
+    } else if digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0')) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if negative { -value } else { value })
+}
+
+fn resolve_float(text: &str) -> Option<f64> {
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    // PyYAML: [-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)? — a dot is required.
+    let re = float_regex();
+    if re.is_match(text) {
+        text.replace('_', "").parse().ok()
+    } else {
+        None
+    }
+}
+
+fn float_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?$")
+            .expect("the float pattern is valid")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Node> {
+        parse_str(text, Path::new("t.yml"))
+    }
+
+    #[test]
+    fn resolves_yaml_1_1_scalars() {
+        let node =
+            parse("a: yes\nb: off\nc: 0644\nd: '0644'\ne: 1_000\nf: 1.5\ng: ~\nh: y\ni: 0x1f\nj: 08\n")
+                .unwrap();
+        let v = node.to_value();
+        assert_eq!(v["a"], Value::Bool(true));
+        assert_eq!(v["b"], Value::Bool(false));
+        assert_eq!(v["c"], Value::from(420));
+        assert_eq!(v["d"], Value::from("0644"));
+        assert_eq!(v["e"], Value::from(1000));
+        assert_eq!(v["f"], Value::from(1.5));
+        assert_eq!(v["g"], Value::Null);
+        assert_eq!(v["h"], Value::from("y"));
+        assert_eq!(v["i"], Value::from(31));
+        assert_eq!(v["j"], Value::from("08"));
+    }
+
+    #[test]
+    fn keeps_positions() {
+        let node = parse("- name: x\n  copy:\n    dest: /tmp/a\n").unwrap();
+        let task = &node.as_seq().unwrap()[0];
+        let dest = task.get("copy").unwrap().get("dest").unwrap();
+        assert_eq!((dest.pos.line, dest.pos.col), (3, 11));
+        assert_eq!((task.pos.line, task.pos.col), (1, 3));
+    }
+
+    #[test]
+    fn expands_anchors_and_merge_keys() {
+        let node = parse("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n").unwrap();
+        let v = node.to_value();
+        assert_eq!(v["other"]["x"], Value::from(1));
+        assert_eq!(v["other"]["y"], Value::from(3));
+    }
+
+    #[test]
+    fn refuses_duplicate_keys() {
+        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.yml:3:1: duplicate key `a` (first defined at line 1)"
+        );
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_position() {
+        let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.to_string().starts_with("t.yml:"), "{err}");
+        let err = parse("a:\n\tb: 1\n").unwrap_err();
+        assert!(crate::error::hint_of(&err).unwrap().contains("tab"), "{err}");
+    }
+
+    #[test]
+    fn empty_file_is_null() {
+        assert!(parse("").unwrap().is_null());
+        assert!(parse("# only a comment\n").unwrap().is_null());
+    }
+}
