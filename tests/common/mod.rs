@@ -1,0 +1,81 @@
+//! Shared helpers for the integration tests.
+//!
+//! Tests that need something from the machine (root and the lab's packages, or the Ansible
+//! oracle virtualenv) skip with a note when it is missing on a developer's machine, and fail
+//! under `CI=true`, where `scripts/test` has installed everything.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `deploy` binary built for this test run.
+pub fn deploy() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_deploy"))
+}
+
+/// Runs `deploy` with `args` and returns its output.
+pub fn run_deploy<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    deploy().args(args).output().expect("the deploy binary runs")
+}
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Skips (returns false) or, under CI, fails when a requirement is missing.
+pub fn require(what: &str, available: bool) -> bool {
+    if available {
+        return true;
+    }
+    assert!(!in_ci(), "{what} is required under CI=true but missing");
+    eprintln!("skipped: {what} is missing");
+    false
+}
+
+/// The directory of the oracle virtualenv made by `scripts/install-deps --oracles`.
+pub fn oracle_venv() -> PathBuf {
+    std::env::var_os("DEPLOY_ORACLE_VENV").map_or_else(|| PathBuf::from("/var/tmp/deploy-venv"), PathBuf::from)
+}
+
+/// An Ansible (or pyinfra) executable from the oracle virtualenv, if installed.
+pub fn oracle(tool: &str) -> Option<PathBuf> {
+    let path = oracle_venv().join("bin").join(tool);
+    require(&format!("the oracle `{tool}` ({})", path.display()), path.exists()).then_some(path)
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Whether lab tests can run here: root and the lab's system packages.
+pub fn lab_possible() -> bool {
+    let tools = ["debootstrap", "systemd-nspawn", "apt-cacher-ng", "dpkg-scanpackages"];
+    let found = tools.iter().all(|t| which(t).is_some());
+    require("root and the lab packages (scripts/install-deps)", is_root() && found)
+}
+
+pub fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].iter().map(PathBuf::from))
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+}
+
+/// The project's root directory (fixtures, roles, playbooks).
+pub fn project_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
