@@ -1,0 +1,599 @@
+//! Running generated scripts on a host: over SSH, or locally.
+//!
+//! A run opens one OpenSSH ControlMaster per host and sends every script through it on stdin
+//! (`sh -s`), so the script text and any value inside it never appear in a process's argv on
+//! the host. The number of execs is counted: a no-op run must cost exactly one exec per host
+//! after the connection, and tests assert that count.
+//!
+//! `become` goes through `sudo`. When a password is needed it is written to stdin only after
+//! sudo's own prompt (a random per-exec string) appears on stderr, so a password can never be
+//! read as a command by the shell when sudo turns out not to ask for one.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::shell::quote;
+
+/// How to reach one host, from its inventory variables and the command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The inventory name, for messages.
+    pub name: String,
+    /// `ansible_host`, or the name.
+    pub address: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    /// `ansible_ssh_common_args` and `ansible_ssh_extra_args`, split into words.
+    pub ssh_args: Vec<String>,
+    /// `ansible_connection: local`.
+    pub local: bool,
+    /// `--ssh-accept-new`: accept and record unknown host keys (never changed ones).
+    pub accept_new_host_keys: bool,
+    pub connect_timeout: Duration,
+}
+
+/// Privilege escalation for one exec.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Become {
+    pub user: String,
+    pub password: Option<Secret>,
+}
+
+/// A secret string that never prints itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl std::fmt::Debug for Become {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Become")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
+}
+
+/// What a script printed and how it ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// An open connection to one host.
+pub struct Connection {
+    target: Target,
+    session: Option<openssh::Session>,
+    execs: AtomicUsize,
+}
+
+impl Connection {
+    /// Opens the connection (for SSH: starts the ControlMaster and authenticates).
+    pub async fn connect(target: &Target) -> Result<Connection> {
+        let session = if target.local {
+            None
+        } else {
+            Some(connect_ssh(target).await?)
+        };
+        Ok(Connection {
+            target: target.clone(),
+            session,
+            execs: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// How many scripts have been run through this connection.
+    pub fn exec_count(&self) -> usize {
+        self.execs.load(Ordering::SeqCst)
+    }
+
+    /// Runs `script` with `sh -s` on the host, as `become` says.
+    pub async fn exec(&self, script: &str, become_: Option<&Become>) -> Result<ExecOutput> {
+        self.execs.fetch_add(1, Ordering::SeqCst);
+        let prompt = become_
+            .filter(|b| b.password.is_some())
+            .map(|_| format!("[deploy-become-{}]", random_token()));
+        let command = remote_command(become_, prompt.as_deref());
+        match &self.session {
+            Some(session) => {
+                let mut child = session
+                    .raw_command(&command)
+                    .stdin(openssh::Stdio::piped())
+                    .stdout(openssh::Stdio::piped())
+                    .stderr(openssh::Stdio::piped())
+                    .spawn()
+                    .await
+                    .with_context(|| format!("{}: cannot start a remote command", self.target.name))?;
+                let stdin = child.stdin().take().expect("stdin is piped");
+                let stdout = child.stdout().take().expect("stdout is piped");
+                let stderr = child.stderr().take().expect("stderr is piped");
+                let talk = converse(stdin, stdout, stderr, script, become_, prompt.as_deref());
+                let (stdout, stderr) = match talk.await {
+                    Ok(streams) => streams,
+                    Err(err) => {
+                        let _ = child.disconnect().await;
+                        return Err(err.context(format!("{}: become failed", self.target.name)));
+                    }
+                };
+                let status = child
+                    .wait()
+                    .await
+                    .with_context(|| format!("{}: the connection was lost", self.target.name))?;
+                Ok(ExecOutput {
+                    status: status.code().unwrap_or(255),
+                    stdout,
+                    stderr,
+                })
+            }
+            None => {
+                let mut child = tokio::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(&command)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .context("cannot start a local shell")?;
+                let stdin = child.stdin.take().expect("stdin is piped");
+                let stdout = child.stdout.take().expect("stdout is piped");
+                let stderr = child.stderr.take().expect("stderr is piped");
+                let (stdout, stderr) = converse(stdin, stdout, stderr, script, become_, prompt.as_deref())
+                    .await
+                    .context("become failed")?;
+                let status = child.wait().await.context("the local shell failed")?;
+                Ok(ExecOutput {
+                    status: status.code().unwrap_or(255),
+                    stdout,
+                    stderr,
+                })
+            }
+        }
+    }
+
+    /// Closes the ControlMaster.
+    pub async fn close(self) -> Result<()> {
+        if let Some(session) = self.session {
+            session.close().await.context("closing the SSH connection")?;
+        }
+        Ok(())
+    }
+}
+
+/// The command line the remote login shell runs; it holds no values from users.
+fn remote_command(become_: Option<&Become>, prompt: Option<&str>) -> String {
+    match (become_, prompt) {
+        (None, _) => "sh -s".to_string(),
+        (Some(b), None) => format!("sudo -n -H -u {} -- sh -s", quote(&b.user)),
+        // `sh -c` announces on stdout that sudo let it through, so the caller knows the script
+        // can follow; a prompt on stderr asks for the password instead.
+        (Some(b), Some(prompt)) => format!(
+            "sudo -S -H -p {} -u {} -- sh -c {}",
+            quote(prompt),
+            quote(&b.user),
+            quote(&format!("echo {READY}; exec sh -s"))
+        ),
+    }
+}
+
+const READY: &str = "deploy-become-ready";
+
+/// Feeds the script (after the sudo handshake, if any) and collects both output streams.
+async fn converse<W, O, E>(
+    mut stdin: W,
+    mut stdout: O,
+    mut stderr: E,
+    script: &str,
+    become_: Option<&Become>,
+    prompt: Option<&str>,
+) -> Result<(Vec<u8>, Vec<u8>)>
+where
+    W: AsyncWrite + Unpin,
+    O: AsyncRead + Unpin,
+    E: AsyncRead + Unpin,
+{
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    if let (Some(prompt), Some(password)) = (prompt, become_.and_then(|b| b.password.as_ref())) {
+        let ready_line = format!("{READY}\n");
+        let mut answered = false;
+        let mut out_buf = [0u8; 4096];
+        let mut err_buf = [0u8; 4096];
+        loop {
+            if out.starts_with(ready_line.as_bytes()) {
+                out.drain(..ready_line.len());
+                break;
+            }
+            let prompts = count(&err, prompt.as_bytes());
+            if prompts > 1 || (prompts == 1 && answered && err.ends_with(prompt.as_bytes())) {
+                bail!("incorrect become password");
+            }
+            if prompts == 1 && !answered {
+                stdin.write_all(password.expose().as_bytes()).await?;
+                stdin.write_all(b"\n").await?;
+                stdin.flush().await?;
+                answered = true;
+            }
+            tokio::select! {
+                n = stdout.read(&mut out_buf) => {
+                    let n = n?;
+                    if n == 0 { bail!("{}", become_failure(&err, prompt)); }
+                    out.extend_from_slice(&out_buf[..n]);
+                }
+                n = stderr.read(&mut err_buf) => {
+                    let n = n?;
+                    if n == 0 { bail!("{}", become_failure(&err, prompt)); }
+                    err.extend_from_slice(&err_buf[..n]);
+                }
+            }
+        }
+        // What sudo printed before the script began is not the script's.
+        err.clear();
+    }
+    let write = async {
+        stdin.write_all(script.as_bytes()).await?;
+        stdin.shutdown().await?;
+        drop(stdin);
+        Ok::<_, std::io::Error>(())
+    };
+    let read_out = stdout.read_to_end(&mut out);
+    let read_err = stderr.read_to_end(&mut err);
+    let (written, read_out, read_err) = tokio::join!(write, read_out, read_err);
+    // A script that exits early closes stdin: a broken pipe on write is not an error of ours.
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    read_out?;
+    read_err?;
+    Ok((out, err))
+}
+
+fn become_failure(stderr: &[u8], prompt: &str) -> String {
+    let text = String::from_utf8_lossy(stderr).replace(prompt, "");
+    let text = text.trim();
+    if text.is_empty() {
+        "sudo ended before running the script".to_string()
+    } else {
+        format!("sudo: {}", text.trim_start_matches("sudo: "))
+    }
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// A random hex token from the kernel, for prompts and probe frames that output cannot forge
+/// by accident.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 12];
+    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if filled.is_err() {
+        // Without /dev/urandom, time and PID still make collisions with real output implausible.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes[..8].copy_from_slice(&(nanos as u64).to_le_bytes());
+        bytes[8..].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn connect_ssh(target: &Target) -> Result<openssh::Session> {
+    let options = SshOptions::parse(&target.ssh_args)
+        .with_context(|| format!("{}: cannot read ansible_ssh_common_args", target.name))?;
+    let mut builder = openssh::SessionBuilder::default();
+    builder.connect_timeout(target.connect_timeout);
+    builder.server_alive_interval(Duration::from_secs(15));
+    if let Some(user) = &target.user {
+        builder.user(user.clone());
+    }
+    if let Some(port) = options.port.or(target.port) {
+        builder.port(port);
+    }
+    if let Some(key) = options.identity.as_ref().or(target.private_key.as_ref()) {
+        builder.keyfile(key);
+    }
+    if let Some(file) = &options.known_hosts_file {
+        builder.user_known_hosts_file(file);
+    }
+    if !options.jump_hosts.is_empty() {
+        builder.jump_hosts(&options.jump_hosts);
+    }
+    let check = match options.strict_host_key_checking.as_deref() {
+        Some("no" | "off") => openssh::KnownHosts::Accept,
+        Some("accept-new") => openssh::KnownHosts::Add,
+        _ if target.accept_new_host_keys => openssh::KnownHosts::Add,
+        _ => openssh::KnownHosts::Strict,
+    };
+    builder.known_hosts_check(check);
+    let config;
+    if !options.other.is_empty() {
+        config = ssh_config_file(&options.other)?;
+        builder.config_file(config.path());
+    }
+    builder
+        .connect_mux(&target.address)
+        .await
+        .map_err(|e| anyhow::anyhow!(describe_ssh_error(&e)))
+        .with_context(|| format!("{}: cannot connect to {}", target.name, target.address))
+}
+
+/// Turns OpenSSH's failure into the reason a sysadmin needs.
+fn describe_ssh_error(err: &openssh::Error) -> String {
+    let text = format!("{err}");
+    let detail = std::error::Error::source(err)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let all = format!("{text} {detail}");
+    if all.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || all.contains("Host key verification failed")
+    {
+        format!("host key verification failed (security): the host's key does not match known_hosts or is unknown; {detail}")
+    } else {
+        format!(
+            "{text}{}",
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            }
+        )
+    }
+}
+
+/// The `-o` options of `ansible_ssh_common_args` that map to builder settings, and the rest.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct SshOptions {
+    known_hosts_file: Option<PathBuf>,
+    strict_host_key_checking: Option<String>,
+    jump_hosts: Vec<String>,
+    identity: Option<PathBuf>,
+    port: Option<u16>,
+    other: Vec<(String, String)>,
+}
+
+impl SshOptions {
+    fn parse(words: &[String]) -> Result<SshOptions> {
+        let mut options = SshOptions::default();
+        let mut words = words.iter();
+        while let Some(word) = words.next() {
+            let (flag, inline) = if word.len() > 2 && word.starts_with('-') && !word.starts_with("--") {
+                (&word[..2], Some(word[2..].to_string()))
+            } else {
+                (word.as_str(), None)
+            };
+            let mut value = || -> Result<String> {
+                match &inline {
+                    Some(v) => Ok(v.clone()),
+                    None => words
+                        .next()
+                        .cloned()
+                        .with_context(|| format!("`{flag}` needs a value")),
+                }
+            };
+            match flag {
+                "-o" => {
+                    let option = value()?;
+                    let (key, val) = option
+                        .split_once('=')
+                        .or_else(|| option.split_once(' '))
+                        .with_context(|| format!("`-o {option}` is not KEY=VALUE"))?;
+                    let (key, val) = (key.trim(), val.trim().to_string());
+                    match key.to_ascii_lowercase().as_str() {
+                        "userknownhostsfile" => options.known_hosts_file = Some(PathBuf::from(val)),
+                        "stricthostkeychecking" => {
+                            options.strict_host_key_checking = Some(val.to_ascii_lowercase())
+                        }
+                        "proxyjump" => options.jump_hosts.push(val),
+                        "port" => {
+                            options.port = Some(val.parse().with_context(|| format!("bad port {val}"))?)
+                        }
+                        "identityfile" => options.identity = Some(PathBuf::from(val)),
+                        _ => options.other.push((key.to_string(), val)),
+                    }
+                }
+                "-J" => options.jump_hosts.push(value()?),
+                "-i" => options.identity = Some(PathBuf::from(value()?)),
+                "-p" => {
+                    let port = value()?;
+                    options.port = Some(port.parse().with_context(|| format!("bad port {port}"))?);
+                }
+                other => bail!("unsupported ssh argument `{other}`; use `-o Option=value`"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// A temporary ssh config holding extra options, then the user's own config.
+fn ssh_config_file(options: &[(String, String)]) -> Result<tempfile_lite::TempFile> {
+    let mut text = String::new();
+    for (key, value) in options {
+        if value.contains('\n') {
+            bail!("ssh option {key} has a newline in its value");
+        }
+        text.push_str(&format!("{key} {value}\n"));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let user_config = PathBuf::from(home).join(".ssh/config");
+        if user_config.exists() {
+            text.push_str(&format!("Include {}\n", user_config.display()));
+        }
+    }
+    tempfile_lite::TempFile::with_content("deploy-ssh-config", &text)
+}
+
+/// A file removed when dropped; enough for a config that lives as long as a connect call.
+mod tempfile_lite {
+    use std::path::{Path, PathBuf};
+
+    pub struct TempFile(PathBuf);
+
+    impl TempFile {
+        pub fn with_content(prefix: &str, content: &str) -> anyhow::Result<TempFile> {
+            let path = std::env::temp_dir().join(format!("{prefix}-{}", super::random_token()));
+            std::fs::write(&path, content)?;
+            Ok(TempFile(path))
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// Splits `ansible_ssh_common_args` as a POSIX shell would (quotes, backslashes), no expansion.
+pub fn split_args(text: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => current.push(c),
+                        None => bail!("unterminated ' in {text:?}"),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c) => current.push(c),
+                            None => bail!("unterminated \" in {text:?}"),
+                        },
+                        Some(c) => current.push(c),
+                        None => bail!("unterminated \" in {text:?}"),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(c) = chars.next() {
+                    current.push(c);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                current.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_common_args_like_a_shell() {
+        let words =
+            split_args(r#"-o UserKnownHostsFile="/var/tmp/a b/kh" -o 'StrictHostKeyChecking=yes' -oX=1"#)
+                .unwrap();
+        assert_eq!(
+            words,
+            [
+                "-o",
+                "UserKnownHostsFile=/var/tmp/a b/kh",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-oX=1"
+            ]
+        );
+    }
+
+    #[test]
+    fn maps_known_ssh_options() {
+        let words = split_args(
+            "-o UserKnownHostsFile=/kh -o StrictHostKeyChecking=yes -J bastion -o Ciphers=aes128-ctr",
+        )
+        .unwrap();
+        let options = SshOptions::parse(&words).unwrap();
+        assert_eq!(options.known_hosts_file, Some(PathBuf::from("/kh")));
+        assert_eq!(options.strict_host_key_checking.as_deref(), Some("yes"));
+        assert_eq!(options.jump_hosts, ["bastion"]);
+        assert_eq!(options.other, [("Ciphers".to_string(), "aes128-ctr".to_string())]);
+        assert!(SshOptions::parse(&["-X".to_string()]).is_err());
+    }
+
+    #[test]
+    fn remote_commands_carry_no_secrets() {
+        let b = Become {
+            user: "root".into(),
+            password: Some(Secret::new("hunter2".into())),
+        };
+        let cmd = remote_command(Some(&b), Some("[p]"));
+        assert!(!cmd.contains("hunter2"));
+        assert_eq!(remote_command(None, None), "sh -s");
+        assert!(format!("{b:?}").contains("<secret>"));
+    }
+
+    #[tokio::test]
+    async fn local_exec_runs_the_script_from_stdin() {
+        let target = Target {
+            name: "localhost".into(),
+            local: true,
+            ..Target::default()
+        };
+        let conn = Connection::connect(&target).await.unwrap();
+        let out = conn
+            .exec("echo hello; echo oops >&2; exit 3\n", None)
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, b"hello\n");
+        assert_eq!(out.stderr, b"oops\n");
+        assert_eq!(out.status, 3);
+        assert_eq!(conn.exec_count(), 1);
+    }
+}
