@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod error;
+pub mod facts;
 pub mod inventory;
 pub mod lab;
+pub mod probe;
 pub mod shell;
 pub mod transport;
 pub mod yaml;
