@@ -114,14 +114,24 @@ impl Connection {
         self.execs.load(Ordering::SeqCst)
     }
 
-    /// Runs `script` with `sh -s` on the host, as `become` says.
+    /// Runs `script` with `sh -s` on the host, as `become` says, and waits for it to end.
     pub async fn exec(&self, script: &str, become_: Option<&Become>) -> Result<ExecOutput> {
+        let mut shell = self.open_shell(become_).await?;
+        shell.send(script).await?;
+        shell.finish().await
+    }
+
+    /// Starts `sh -s` on the host (one exec) and keeps its stdin open, so a conversation of
+    /// several scripts costs a single exec: the probe sends facts first, reads them, then sends
+    /// the resource probes that the facts made it possible to resolve.
+    pub async fn open_shell(&self, become_: Option<&Become>) -> Result<RemoteShell<'_>> {
         self.execs.fetch_add(1, Ordering::SeqCst);
         let prompt = become_
             .filter(|b| b.password.is_some())
             .map(|_| format!("[deploy-become-{}]", random_token()));
         let command = remote_command(become_, prompt.as_deref());
-        match &self.session {
+        let name = self.target.name.clone();
+        let (process, stdin, stdout, stderr) = match &self.session {
             Some(session) => {
                 let mut child = session
                     .raw_command(&command)
@@ -130,27 +140,14 @@ impl Connection {
                     .stderr(openssh::Stdio::piped())
                     .spawn()
                     .await
-                    .with_context(|| format!("{}: cannot start a remote command", self.target.name))?;
-                let stdin = child.stdin().take().expect("stdin is piped");
-                let stdout = child.stdout().take().expect("stdout is piped");
-                let stderr = child.stderr().take().expect("stderr is piped");
-                let talk = converse(stdin, stdout, stderr, script, become_, prompt.as_deref());
-                let (stdout, stderr) = match talk.await {
-                    Ok(streams) => streams,
-                    Err(err) => {
-                        let _ = child.disconnect().await;
-                        return Err(err.context(format!("{}: become failed", self.target.name)));
-                    }
-                };
-                let status = child
-                    .wait()
-                    .await
-                    .with_context(|| format!("{}: the connection was lost", self.target.name))?;
-                Ok(ExecOutput {
-                    status: status.code().unwrap_or(255),
-                    stdout,
-                    stderr,
-                })
+                    .with_context(|| format!("{name}: cannot start a remote command"))?;
+                let stdin: Box<dyn AsyncWrite + Send + Unpin> =
+                    Box::new(child.stdin().take().expect("stdin is piped"));
+                let stdout: Box<dyn AsyncRead + Send + Unpin> =
+                    Box::new(child.stdout().take().expect("stdout is piped"));
+                let stderr: Box<dyn AsyncRead + Send + Unpin> =
+                    Box::new(child.stderr().take().expect("stderr is piped"));
+                (Process::Ssh(child), stdin, stdout, stderr)
             }
             None => {
                 let mut child = tokio::process::Command::new("sh")
@@ -162,20 +159,29 @@ impl Connection {
                     .kill_on_drop(true)
                     .spawn()
                     .context("cannot start a local shell")?;
-                let stdin = child.stdin.take().expect("stdin is piped");
-                let stdout = child.stdout.take().expect("stdout is piped");
-                let stderr = child.stderr.take().expect("stderr is piped");
-                let (stdout, stderr) = converse(stdin, stdout, stderr, script, become_, prompt.as_deref())
-                    .await
-                    .context("become failed")?;
-                let status = child.wait().await.context("the local shell failed")?;
-                Ok(ExecOutput {
-                    status: status.code().unwrap_or(255),
-                    stdout,
-                    stderr,
-                })
+                let stdin: Box<dyn AsyncWrite + Send + Unpin> =
+                    Box::new(child.stdin.take().expect("stdin is piped"));
+                let stdout: Box<dyn AsyncRead + Send + Unpin> =
+                    Box::new(child.stdout.take().expect("stdout is piped"));
+                let stderr: Box<dyn AsyncRead + Send + Unpin> =
+                    Box::new(child.stderr.take().expect("stderr is piped"));
+                (Process::Local(child), stdin, stdout, stderr)
             }
-        }
+        };
+        let mut shell = RemoteShell {
+            name,
+            process,
+            stdin: Some(stdin),
+            stdout,
+            stdout_buffer: Vec::new(),
+            stderr: None,
+        };
+        let stderr = match (prompt, become_) {
+            (Some(prompt), Some(b)) => shell.become_handshake(stderr, &prompt, b).await?,
+            _ => stderr,
+        };
+        shell.stderr = Some(tokio::spawn(read_all(stderr)));
+        Ok(shell)
     }
 
     /// Closes the ControlMaster.
@@ -205,35 +211,122 @@ fn remote_command(become_: Option<&Become>, prompt: Option<&str>) -> String {
 
 const READY: &str = "deploy-become-ready";
 
-/// Feeds the script (after the sudo handshake, if any) and collects both output streams.
-async fn converse<W, O, E>(
-    mut stdin: W,
-    mut stdout: O,
-    mut stderr: E,
-    script: &str,
-    become_: Option<&Become>,
-    prompt: Option<&str>,
-) -> Result<(Vec<u8>, Vec<u8>)>
-where
-    W: AsyncWrite + Unpin,
-    O: AsyncRead + Unpin,
-    E: AsyncRead + Unpin,
-{
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    if let (Some(prompt), Some(password)) = (prompt, become_.and_then(|b| b.password.as_ref())) {
+enum Process<'a> {
+    Ssh(openssh::Child<&'a openssh::Session>),
+    Local(tokio::process::Child),
+}
+
+/// `sh -s` running on a host, its stdin still open.
+pub struct RemoteShell<'a> {
+    name: String,
+    process: Process<'a>,
+    stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
+    stdout: Box<dyn AsyncRead + Send + Unpin>,
+    /// Read from stdout but not yet handed out.
+    stdout_buffer: Vec<u8>,
+    /// Collects stderr in the background, so a chatty script never blocks on a full pipe.
+    stderr: Option<tokio::task::JoinHandle<std::io::Result<Vec<u8>>>>,
+}
+
+async fn read_all(mut stream: Box<dyn AsyncRead + Send + Unpin>) -> std::io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    stream.read_to_end(&mut buffer).await?;
+    Ok(buffer)
+}
+
+impl RemoteShell<'_> {
+    /// Writes more script to the shell.
+    pub async fn send(&mut self, script: &str) -> Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .context("the shell's input is already closed")?;
+        let written = async {
+            stdin.write_all(script.as_bytes()).await?;
+            stdin.flush().await
+        };
+        written
+            .await
+            .with_context(|| format!("{}: the remote shell stopped reading", self.name))
+    }
+
+    /// Reads stdout up to and including the first line equal to `line` (without its newline),
+    /// and returns what came before plus that line.
+    pub async fn read_through_line(&mut self, line: &str) -> Result<Vec<u8>> {
+        let wanted = format!("{line}\n");
+        let mut searched = 0;
+        let mut chunk = [0u8; 16384];
+        loop {
+            if let Some(found) = find_line(&self.stdout_buffer, wanted.as_bytes(), searched) {
+                let rest = self.stdout_buffer.split_off(found + wanted.len());
+                return Ok(std::mem::replace(&mut self.stdout_buffer, rest));
+            }
+            searched = self.stdout_buffer.len().saturating_sub(wanted.len());
+            let n = self
+                .stdout
+                .read(&mut chunk)
+                .await
+                .with_context(|| format!("{}: reading from the remote shell", self.name))?;
+            if n == 0 {
+                bail!("{}: the remote shell ended early", self.name);
+            }
+            self.stdout_buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Closes the shell's input and waits for it to end, collecting the remaining output.
+    pub async fn finish(mut self) -> Result<ExecOutput> {
+        drop(self.stdin.take());
+        let mut stdout = std::mem::take(&mut self.stdout_buffer);
+        self.stdout
+            .read_to_end(&mut stdout)
+            .await
+            .with_context(|| format!("{}: reading from the remote shell", self.name))?;
+        let stderr = match self.stderr.take() {
+            Some(task) => task.await.context("the stderr reader stopped")??,
+            None => Vec::new(),
+        };
+        let status = match self.process {
+            Process::Ssh(child) => child
+                .wait()
+                .await
+                .with_context(|| format!("{}: the connection was lost", self.name))?
+                .code(),
+            Process::Local(mut child) => child.wait().await.context("the local shell failed")?.code(),
+        };
+        Ok(ExecOutput {
+            status: status.unwrap_or(255),
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Answers sudo's prompt with the password, or notices that sudo did not ask; gives the
+    /// stderr stream back, past what sudo printed.
+    async fn become_handshake(
+        &mut self,
+        mut stderr: Box<dyn AsyncRead + Send + Unpin>,
+        prompt: &str,
+        become_: &Become,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>> {
+        let password = become_
+            .password
+            .as_ref()
+            .expect("a handshake only with a password");
         let ready_line = format!("{READY}\n");
+        let mut err = Vec::new();
         let mut answered = false;
         let mut out_buf = [0u8; 4096];
         let mut err_buf = [0u8; 4096];
+        let stdin = self.stdin.as_mut().expect("stdin is open during the handshake");
         loop {
-            if out.starts_with(ready_line.as_bytes()) {
-                out.drain(..ready_line.len());
+            if self.stdout_buffer.starts_with(ready_line.as_bytes()) {
+                self.stdout_buffer.drain(..ready_line.len());
                 break;
             }
             let prompts = count(&err, prompt.as_bytes());
-            if prompts > 1 || (prompts == 1 && answered && err.ends_with(prompt.as_bytes())) {
-                bail!("incorrect become password");
+            if prompts > 1 {
+                bail!("{}: incorrect become password", self.name);
             }
             if prompts == 1 && !answered {
                 stdin.write_all(password.expose().as_bytes()).await?;
@@ -242,39 +335,33 @@ where
                 answered = true;
             }
             tokio::select! {
-                n = stdout.read(&mut out_buf) => {
+                n = self.stdout.read(&mut out_buf) => {
                     let n = n?;
-                    if n == 0 { bail!("{}", become_failure(&err, prompt)); }
-                    out.extend_from_slice(&out_buf[..n]);
+                    if n == 0 { bail!("{}: {}", self.name, become_failure(&err, prompt)); }
+                    self.stdout_buffer.extend_from_slice(&out_buf[..n]);
                 }
                 n = stderr.read(&mut err_buf) => {
                     let n = n?;
-                    if n == 0 { bail!("{}", become_failure(&err, prompt)); }
+                    if n == 0 { bail!("{}: {}", self.name, become_failure(&err, prompt)); }
                     err.extend_from_slice(&err_buf[..n]);
                 }
             }
         }
-        // What sudo printed before the script began is not the script's.
-        err.clear();
+        // What sudo printed before the script began is not the script's: it is dropped here.
+        Ok(stderr)
     }
-    let write = async {
-        stdin.write_all(script.as_bytes()).await?;
-        stdin.shutdown().await?;
-        drop(stdin);
-        Ok::<_, std::io::Error>(())
-    };
-    let read_out = stdout.read_to_end(&mut out);
-    let read_err = stderr.read_to_end(&mut err);
-    let (written, read_out, read_err) = tokio::join!(write, read_out, read_err);
-    // A script that exits early closes stdin: a broken pipe on write is not an error of ours.
-    if let Err(e) = written {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
+}
+
+fn find_line(buffer: &[u8], line: &[u8], from: usize) -> Option<usize> {
+    let mut start = from;
+    while start + line.len() <= buffer.len() {
+        let at = buffer[start..].windows(line.len()).position(|w| w == line)? + start;
+        if at == 0 || buffer[at - 1] == b'\n' {
+            return Some(at);
         }
+        start = at + 1;
     }
-    read_out?;
-    read_err?;
-    Ok((out, err))
+    None
 }
 
 fn become_failure(stderr: &[u8], prompt: &str) -> String {
@@ -595,5 +682,33 @@ mod tests {
         assert_eq!(out.stderr, b"oops\n");
         assert_eq!(out.status, 3);
         assert_eq!(conn.exec_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn one_shell_serves_a_whole_conversation() {
+        let target = Target {
+            name: "localhost".into(),
+            local: true,
+            ..Target::default()
+        };
+        let conn = Connection::connect(&target).await.unwrap();
+        let mut shell = conn.open_shell(None).await.unwrap();
+        shell.send("x=41; echo first; echo END1\n").await.unwrap();
+        assert_eq!(shell.read_through_line("END1").await.unwrap(), b"first\nEND1\n");
+        shell
+            .send("echo $((x + 1)); echo END2; echo tail\n")
+            .await
+            .unwrap();
+        assert_eq!(shell.read_through_line("END2").await.unwrap(), b"42\nEND2\n");
+        let out = shell.finish().await.unwrap();
+        assert_eq!(out.stdout, b"tail\n");
+        assert_eq!(conn.exec_count(), 1);
+    }
+
+    #[test]
+    fn finds_whole_lines_only() {
+        assert_eq!(find_line(b"aEND\nEND\n", b"END\n", 0), Some(5));
+        assert_eq!(find_line(b"END\n", b"END\n", 0), Some(0));
+        assert_eq!(find_line(b"xEND\n", b"END\n", 0), None);
     }
 }
