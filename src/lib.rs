@@ -4,6 +4,7 @@
 //! (`vars`, `template`), each host is probed, diffed, planned and applied, and the outcome is
 //! reported. `lab` brings up disposable hosts to test all of it against.
 
+pub mod apply;
 pub mod cli;
 pub mod error;
 pub mod facts;
