@@ -13,6 +13,7 @@ pub mod lab;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod resource;
 pub mod shell;
 pub mod transport;
 pub mod yaml;

@@ -43,16 +43,27 @@ mod tests {
         std::fs::write(&dest, "old\n").unwrap();
         let dest = dest.to_str().unwrap();
         let mut script = Script::new();
-        script.write_bytes(b"new but bad\n", "| deploy_write {} '' '' '' grep -q good %s", &[dest]);
+        script.write_bytes(
+            b"new but bad\n",
+            "| deploy_write {} '' '' '' grep -q good %s",
+            &[dest],
+        );
         let out = run(&script);
         assert!(!out.status.success());
         assert_eq!(std::fs::read(dest).unwrap(), b"old\n");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("validation failed (exit 1): grep -q good %s"), "{stderr}");
+        assert!(
+            stderr.contains("validation failed (exit 1): grep -q good %s"),
+            "{stderr}"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         // The same content passes a validator that accepts it.
         let mut script = Script::new();
-        script.write_bytes(b"new and good\n", "| deploy_write {} '' '' '' grep -q good %s", &[dest]);
+        script.write_bytes(
+            b"new and good\n",
+            "| deploy_write {} '' '' '' grep -q good %s",
+            &[dest],
+        );
         assert!(run(&script).status.success());
         assert_eq!(std::fs::read(dest).unwrap(), b"new and good\n");
     }

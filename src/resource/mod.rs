@@ -1,0 +1,3 @@
+//! Resources (the module registry lands with the playbook loader).
+pub mod lifecycle;
+pub mod path_state;
