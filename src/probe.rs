@@ -59,8 +59,17 @@ impl ProbeScript {
         self.script.raw("(");
         self.script.append(snippet);
         self.script.raw(") </dev/null");
-        self.script
-            .line("printf '\\n%s end %s %s\\n' {} {} \"$?\"", &[&marker, id]);
+        self.script.raw("deploy_last=$?");
+        self.script.line(
+            "printf '\\n%s end %s %s\\n' {} {} \"$deploy_last\"",
+            &[&marker, id],
+        );
+        self
+    }
+
+    /// Adds unframed lines between sections (control flow of the script itself).
+    pub fn glue(&mut self, fixed: &'static str) -> &mut Self {
+        self.script.raw(fixed);
         self
     }
 
@@ -74,7 +83,28 @@ impl ProbeScript {
 
     /// Splits the probe's stdout into sections; every section added must be there, whole.
     pub fn parse(&self, stdout: &[u8]) -> Result<BTreeMap<String, Section>> {
-        parse_sections(&self.token, &self.ids, stdout)
+        let sections = parse_sections(&self.token, &self.ids, stdout)?;
+        for id in &self.ids {
+            if !sections.contains_key(id) {
+                bail!("probe output was cut short: section `{id}` is missing");
+            }
+        }
+        Ok(sections)
+    }
+
+    /// Like [`parse`](Self::parse), for a script that may stop early on purpose: the sections
+    /// present must be whole and a prefix of those added, in order.
+    pub fn parse_partial(&self, stdout: &[u8]) -> Result<BTreeMap<String, Section>> {
+        let sections = parse_sections(&self.token, &self.ids, stdout)?;
+        let present = self
+            .ids
+            .iter()
+            .take_while(|id| sections.contains_key(*id))
+            .count();
+        if present != sections.len() {
+            bail!("garbled output: sections out of order");
+        }
+        Ok(sections)
     }
 }
 
@@ -92,6 +122,9 @@ fn parse_sections(token: &str, ids: &[String], stdout: &[u8]) -> Result<BTreeMap
                 let Some(id) = header.strip_prefix("begin ") else {
                     bail!("garbled probe output: `{header}` outside a section");
                 };
+                if !ids.iter().any(|known| known == id) {
+                    bail!("garbled probe output: a section `{id}` that was not asked for");
+                }
                 current = Some((id.to_string(), Vec::new()));
             }
             (Some(header), Some((id, body))) => {
@@ -128,14 +161,6 @@ fn parse_sections(token: &str, ids: &[String], stdout: &[u8]) -> Result<BTreeMap
     }
     if let Some((id, _)) = current {
         bail!("probe output was cut short inside section `{id}`");
-    }
-    for id in ids {
-        if !sections.contains_key(id) {
-            bail!("probe output was cut short: section `{id}` is missing");
-        }
-    }
-    if sections.len() != ids.len() {
-        bail!("garbled probe output: sections that were not asked for");
     }
     Ok(sections)
 }

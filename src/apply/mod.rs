@@ -5,8 +5,107 @@
 //! host that changed between plan and apply is still handled correctly. The functions all
 //! steps share (atomic file writes above all) live in `prelude.sh`, sent once per script.
 
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+
+use crate::probe::ProbeScript;
+use crate::shell::Script;
+
 /// Shell functions every apply script starts with.
 pub const PRELUDE: &str = include_str!("prelude.sh");
+
+/// One step of a stage, as the host reports it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub status: i32,
+    pub changed: bool,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// The script of one stage: its steps in order, each framed so that its stdout, stderr, exit
+/// status and whether it changed something come back separately.
+pub struct StageScript {
+    frames: ProbeScript,
+    steps: Vec<String>,
+}
+
+impl StageScript {
+    pub fn new(token: &str) -> StageScript {
+        let mut frames = ProbeScript::new(token);
+        frames.glue(PRELUDE);
+        frames.glue(
+            "deploy_o=$(mktemp) && deploy_e=$(mktemp) && deploy_c=$(mktemp) || \
+             { echo 'deploy: cannot create temporary files on the host' >&2; exit 111; }",
+        );
+        frames.glue("trap 'rm -f \"$deploy_o\" \"$deploy_e\" \"$deploy_c\"' EXIT");
+        StageScript {
+            frames,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Adds a step. With `stop_on_failure`, a failure ends the stage: later steps do not run.
+    pub fn step(&mut self, id: &str, body: &Script, stop_on_failure: bool) -> &mut Self {
+        self.steps.push(id.to_string());
+        let mut run = Script::new();
+        run.raw(": > \"$deploy_c\"");
+        run.raw("(");
+        run.append(body);
+        run.raw(") > \"$deploy_o\" 2> \"$deploy_e\" 3> \"$deploy_c\"");
+        run.raw("deploy_rc=$?");
+        run.raw("if [ -s \"$deploy_c\" ]; then echo changed; else echo ok; fi");
+        run.raw("exit $deploy_rc");
+        let mut out = Script::new();
+        out.raw("cat \"$deploy_o\"");
+        let mut err = Script::new();
+        err.raw("cat \"$deploy_e\"");
+        self.frames.section(&format!("{id}.run"), &run);
+        self.frames.glue("deploy_step_rc=$deploy_last");
+        self.frames
+            .section(&format!("{id}.out"), &out)
+            .section(&format!("{id}.err"), &err);
+        if stop_on_failure {
+            self.frames.glue("[ \"$deploy_step_rc\" -eq 0 ] || exit 0");
+        }
+        self
+    }
+
+    pub fn script(&self) -> &Script {
+        self.frames.script()
+    }
+
+    /// The outcome of each step that ran, by id; steps after a fatal failure are absent.
+    pub fn parse(&self, stdout: &[u8]) -> Result<BTreeMap<String, StepOutcome>> {
+        let sections = self.frames.parse_partial(stdout)?;
+        let mut outcomes = BTreeMap::new();
+        for id in &self.steps {
+            let (Some(run), Some(out), Some(err)) = (
+                sections.get(&format!("{id}.run")),
+                sections.get(&format!("{id}.out")),
+                sections.get(&format!("{id}.err")),
+            ) else {
+                break;
+            };
+            let changed = match run.output.as_slice() {
+                b"changed\n" => true,
+                b"ok\n" => false,
+                _ => bail!("garbled apply output for step {id}"),
+            };
+            outcomes.insert(
+                id.clone(),
+                StepOutcome {
+                    status: run.status,
+                    changed,
+                    stdout: out.output.clone(),
+                    stderr: err.output.clone(),
+                },
+            );
+        }
+        Ok(outcomes)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -80,6 +179,49 @@ mod tests {
         assert!(run(&script).status.success());
         let mode = std::fs::metadata(dest).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o640);
+    }
+
+    fn run_stage(stage: &StageScript) -> BTreeMap<String, StepOutcome> {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(stage.script().as_str())
+            .output()
+            .unwrap();
+        stage.parse(&out.stdout).unwrap()
+    }
+
+    #[test]
+    fn a_stage_reports_each_step_and_stops_at_a_fatal_failure() {
+        let mut stage = StageScript::new("tok1");
+        let mut changes = Script::new();
+        changes.raw("echo out1; echo err1 >&2; deploy_changed");
+        let mut quiet = Script::new();
+        quiet.raw("true");
+        let mut tolerated = Script::new();
+        tolerated.raw("echo soft >&2; exit 4");
+        let mut fatal = Script::new();
+        fatal.raw("echo boom >&2; exit 2");
+        stage
+            .step("s1", &changes, true)
+            .step("s2", &quiet, true)
+            .step("s3", &tolerated, false)
+            .step("s4", &fatal, true)
+            .step("s5", &quiet, true);
+        let outcomes = run_stage(&stage);
+        assert_eq!(
+            outcomes["s1"],
+            StepOutcome {
+                status: 0,
+                changed: true,
+                stdout: b"out1\n".to_vec(),
+                stderr: b"err1\n".to_vec()
+            }
+        );
+        assert!(!outcomes["s2"].changed);
+        assert_eq!(outcomes["s3"].status, 4);
+        assert_eq!(outcomes["s4"].status, 2);
+        assert_eq!(outcomes["s4"].stderr, b"boom\n");
+        assert!(!outcomes.contains_key("s5"), "nothing runs after a fatal failure");
     }
 
     #[test]

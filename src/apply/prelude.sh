@@ -45,3 +45,6 @@ deploy_clean_temps() {
   done
   return 0
 }
+
+# deploy_changed: a step calls this when it changed something on the host.
+deploy_changed() { echo changed >&3; }
