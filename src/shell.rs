@@ -83,6 +83,20 @@ impl Script {
         self.line(redirect, values)
     }
 
+    /// Appends a command line made of `words` (each quoted, so each stays one word) reading
+    /// `content` on stdin, then the fixed `suffix` (`|| exit 1`).
+    pub fn pipe_bytes(&mut self, content: &[u8], words: &[&str], suffix: &'static str) -> &mut Self {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(content);
+        let _ = write!(
+            self.text,
+            "printf '%s' {} | base64 -d | {} {suffix}",
+            quote(&encoded),
+            join_words(words)
+        );
+        self.text.push('\n');
+        self
+    }
+
     /// Appends another script.
     pub fn append(&mut self, other: &Script) -> &mut Self {
         self.text.push_str(&other.text);
