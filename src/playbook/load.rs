@@ -1047,8 +1047,8 @@ impl<'a> Loader<'a> {
             name: role_name.clone(),
             path: path.clone(),
             pos: name.pos.clone(),
-            defaults: load_role_vars(&path.join("defaults"), files.defaults.as_deref())?,
-            vars: load_role_vars(&path.join("vars"), files.vars.as_deref())?,
+            defaults: load_role_vars(&path.join("defaults"), files.defaults.as_deref(), &name.pos)?,
+            vars: load_role_vars(&path.join("vars"), files.vars.as_deref(), &name.pos)?,
             params,
             keywords,
             tasks: Vec::new(),
@@ -1158,10 +1158,13 @@ fn find_main(dir: &Path, name: &str) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-fn load_role_vars(dir: &Path, name: Option<&str>) -> Result<Vars> {
+fn load_role_vars(dir: &Path, name: Option<&str>, pos: &Pos) -> Result<Vars> {
     let Some(path) = find_main(dir, name.unwrap_or("main")) else {
         if let Some(name) = name.filter(|n| *n != "main") {
-            anyhow::bail!("no vars file `{name}` in {}", dir.display());
+            return Err(located(
+                pos,
+                format!("role has no vars file `{name}` in {}", dir.display()),
+            ));
         }
         return Ok(Vars::new());
     };
@@ -1981,4 +1984,108 @@ fn percentage(node: &Node) -> Result<Located<Templated<f64>>> {
         value,
         pos: node.pos.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("files are in directories")).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    fn role_names(play: &Play) -> Vec<String> {
+        play.roles_in_order()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}@{}",
+                    r.name,
+                    r.path.parent().unwrap().file_name().unwrap().to_string_lossy()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn roles_beside_the_playbook_come_before_roles_path_and_project_roles() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            &[
+                ("project/play/site.yml", "- hosts: all\n  roles: [a, b, c]\n"),
+                ("project/play/roles/a/tasks/main.yml", "- debug: msg=a\n"),
+                ("project/roles/a/tasks/main.yml", "- debug: msg=shadowed\n"),
+                ("shared/b/tasks/main.yml", "- debug: msg=b\n"),
+                ("project/roles/b/tasks/main.yml", "- debug: msg=shadowed\n"),
+                ("project/roles/c/tasks/main.yml", "- debug: msg=c\n"),
+            ],
+        );
+        let options = LoadOptions {
+            project_root: Some(root.join("project")),
+            roles_path: vec![root.join("shared")],
+        };
+        let playbook = load_playbook(&root.join("project/play/site.yml"), &options).unwrap();
+        assert_eq!(role_names(&playbook.plays[0]), ["a@roles", "b@shared", "c@roles"]);
+        assert_eq!(playbook.plays[0].roles[0].path, root.join("project/play/roles/a"));
+    }
+
+    #[test]
+    fn dependencies_run_first_and_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            &[
+                (
+                    "site.yml",
+                    "- hosts: all\n  roles: [web, app, {role: base, x: 1}]\n",
+                ),
+                ("roles/web/meta/main.yml", "dependencies: [base]\n"),
+                ("roles/app/meta/main.yml", "dependencies: [base, web]\n"),
+                ("roles/base/defaults/main/a.yml", "one: 1\n"),
+                ("roles/base/defaults/main/b.yaml", "two: 2\n"),
+            ],
+        );
+        let playbook = load_playbook(&root.join("site.yml"), &LoadOptions::default()).unwrap();
+        let play = &playbook.plays[0];
+        let order: Vec<&str> = play.roles_in_order().iter().map(|r| r.name.as_str()).collect();
+        // `base` with other parameters is another instance and runs again.
+        assert_eq!(order, ["base", "web", "app", "base"]);
+        let base = play.roles_in_order()[0];
+        assert_eq!(base.defaults.keys().collect::<Vec<_>>(), ["one", "two"]);
+        assert_eq!(base.dependency_of.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn include_role_resolves_tasks_from_and_a_role_given_as_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            &[
+                (
+                    "site.yml",
+                    "- hosts: all\n  tasks:\n    - include_role:\n        name: ./lib/db\n        tasks_from: backup\n",
+                ),
+                ("lib/db/tasks/backup.yaml", "- command: pg_dumpall\n"),
+            ],
+        );
+        let playbook = load_playbook(&root.join("site.yml"), &LoadOptions::default()).unwrap();
+        let Step::Role(step) = &playbook.plays[0].tasks[0] else {
+            panic!("a role step")
+        };
+        assert!(!step.is_static);
+        let role = step.role.as_ref().unwrap();
+        assert_eq!(role.name, "db");
+        assert_eq!(
+            super::super::all_tasks(&role.tasks)[0].params["cmd"].value,
+            "pg_dumpall"
+        );
+    }
 }
