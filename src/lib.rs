@@ -11,6 +11,7 @@ pub mod facts;
 pub mod inventory;
 pub mod lab;
 pub mod plan;
+pub mod playbook;
 pub mod probe;
 pub mod report;
 pub mod resource;

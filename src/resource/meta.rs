@@ -1,0 +1,53 @@
+//! `meta`: acts on the run itself; only `flush_handlers` and `noop` are supported.
+use super::{FreeForm, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
+
+/// Runs the handlers notified so far, now rather than at the end of the play.
+///
+/// ```yaml
+/// - meta: flush_handlers
+/// ```
+pub static SPEC: ModuleSpec = ModuleSpec {
+    name: "meta",
+    fqcn: "ansible.builtin.meta",
+    kind: ModuleKind::Control,
+    free_form: FreeForm::Raw("action"),
+    params: &[P::new("action", Str).required()],
+    validate: Some(supported_action),
+    ..ModuleSpec::DEFAULT
+};
+
+/// The actions `deploy` implements.
+pub const ACTIONS: &[&str] = &["flush_handlers", "noop"];
+
+/// Ansible's other actions: refused by name, so the message says "not supported", not "unknown".
+const ANSIBLE_ACTIONS: &[&str] = &[
+    "clear_facts",
+    "clear_host_errors",
+    "end_batch",
+    "end_host",
+    "end_play",
+    "end_role",
+    "refresh_inventory",
+    "reset_connection",
+    "role_complete",
+];
+
+fn supported_action(_: &ModuleSpec, params: &super::Params, _: &crate::error::Pos) -> anyhow::Result<()> {
+    let param = &params["action"];
+    let Some(action) = param.value.as_str() else {
+        return Ok(());
+    };
+    if ACTIONS.contains(&action) {
+        return Ok(());
+    }
+    let expected = ACTIONS.join(", ");
+    let message = if ANSIBLE_ACTIONS.contains(&action) {
+        format!("meta action `{action}` is not supported; supported actions are {expected}")
+    } else {
+        format!("unknown meta action `{action}`; supported actions are {expected}")
+    };
+    Err(match super::suggest(action, ACTIONS.iter().copied()) {
+        Some(close) => crate::error::located_hint(&param.pos, message, format!("did you mean `{close}`?")),
+        None => crate::error::located(&param.pos, message),
+    })
+}
