@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::plan::{unified_diff, Action, AttributeChange, Diff};
 use crate::probe::Section;
-use crate::resource::lifecycle::Resource;
+use crate::resource::lifecycle::{Args, Resource};
 use crate::resource::path_state::{self, format_mode, resolve_mode, Kind, PathState};
 use crate::shell::Script;
 
@@ -201,6 +201,39 @@ fn same_account(wanted: &str, name: Option<&str>, id: Option<u32>) -> bool {
         Ok(number) => id == Some(number),
         Err(_) => name == Some(wanted),
     }
+}
+
+/// Builds the resource from the parameters `copy` and `template` share.
+pub fn from_args(args: &Args, content: Vec<u8>, source_name: Option<&str>) -> Result<FileContent> {
+    let mut dest = args.required_str("dest")?;
+    if dest.ends_with('/') {
+        let name = source_name
+            .and_then(|s| s.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!("`dest` {dest} is a directory but there is no `src` to name the file")
+            })?;
+        dest.push_str(name);
+    }
+    let validate = match args.str("validate")? {
+        None => None,
+        Some(command) => {
+            if !command.contains("%s") {
+                bail!("`validate` must contain %s, which stands for the file to check");
+            }
+            Some(crate::transport::split_args(&command)?)
+        }
+    };
+    Ok(FileContent {
+        dest,
+        content,
+        mode: args.value("mode"),
+        owner: args.str("owner")?,
+        group: args.str("group")?,
+        force: args.bool("force")?.unwrap_or(true),
+        backup: args.flag("backup")?,
+        validate,
+    })
 }
 
 /// A unified diff of two contents, or a note when either is not text.

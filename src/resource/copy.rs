@@ -1,5 +1,9 @@
 //! `copy`: a file on the host with the content of a controller file or a literal string.
-use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use anyhow::Result;
+use serde_json::Value;
+
+use super::lifecycle::{Args, BuildContext, Step};
+use super::{content, DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Copies a file (from the role's `files/`) or literal content to the host.
 ///
@@ -33,5 +37,19 @@ pub static SPEC: ModuleSpec = ModuleSpec {
     ],
     mutually_exclusive: &[&["src", "content"]],
     required_one_of: &[&["src", "content"]],
+    build: Some(build),
     ..ModuleSpec::DEFAULT
 };
+
+fn build(args: &Args, context: &dyn BuildContext) -> Result<Box<dyn Step>> {
+    args.refuse(&["remote_src", "directory_mode", "checksum", "attributes", "follow"])?;
+    let source = args.str("src")?;
+    let bytes = match (args.value("content"), &source) {
+        // Ansible writes structured `content` as JSON.
+        (Some(Value::String(text)), _) => text.into_bytes(),
+        (Some(other), _) => serde_json::to_string(&other)?.into_bytes(),
+        (None, Some(src)) => context.read_source(src)?,
+        (None, None) => anyhow::bail!("`copy` needs `src` or `content`"),
+    };
+    Ok(Box::new(content::from_args(args, bytes, source.as_deref())?))
+}

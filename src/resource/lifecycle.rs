@@ -81,3 +81,156 @@ pub fn key_values(out: &Section) -> Result<Vec<(String, String)>> {
 pub fn value_of<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
+
+/// A task's parameters after templating (one loop item): canonical names, the module's
+/// defaults behind them, and typed access that re-checks types, since a template may have
+/// produced any value.
+pub struct Args<'a> {
+    spec: &'static super::ModuleSpec,
+    values: &'a indexmap::IndexMap<String, serde_json::Value>,
+}
+
+impl<'a> Args<'a> {
+    pub fn new(
+        spec: &'static super::ModuleSpec,
+        values: &'a indexmap::IndexMap<String, serde_json::Value>,
+    ) -> Self {
+        Args { spec, values }
+    }
+
+    pub fn module(&self) -> &'static str {
+        self.spec.name
+    }
+
+    /// The value given, or the module's default; `null` counts as not given.
+    pub fn value(&self, name: &str) -> Option<serde_json::Value> {
+        match self.values.get(name) {
+            Some(serde_json::Value::Null) | None => self.spec.default_value(name),
+            Some(v) => Some(v.clone()),
+        }
+    }
+
+    /// A scalar as a string (numbers and booleans as Ansible prints them).
+    pub fn str(&self, name: &str) -> Result<Option<String>> {
+        use serde_json::Value;
+        match self.value(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(if b { "True" } else { "False" }.to_string())),
+            Some(other) => anyhow::bail!("parameter `{name}` must be a string, found {other}"),
+        }
+    }
+
+    pub fn required_str(&self, name: &str) -> Result<String> {
+        self.str(name)?
+            .ok_or_else(|| anyhow::anyhow!("parameter `{name}` is required by module `{}`", self.spec.name))
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>> {
+        use serde_json::Value;
+        match self.value(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(Value::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+                Ok(Some(n.as_i64() == Some(1)))
+            }
+            Some(Value::String(s)) => super::parse_bool(&s)
+                .map(Some)
+                .ok_or_else(|| anyhow::anyhow!("parameter `{name}` must be a boolean, found `{s}`")),
+            Some(other) => anyhow::bail!("parameter `{name}` must be a boolean, found {other}"),
+        }
+    }
+
+    /// A boolean that is false unless given (or defaulted) true.
+    pub fn flag(&self, name: &str) -> Result<bool> {
+        Ok(self.bool(name)?.unwrap_or(false))
+    }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>> {
+        use serde_json::Value;
+        match self.value(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| anyhow::anyhow!("parameter `{name}` must be an integer, found {n}")),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| anyhow::anyhow!("parameter `{name}` must be an integer, found `{s}`")),
+            Some(other) => anyhow::bail!("parameter `{name}` must be an integer, found {other}"),
+        }
+    }
+
+    /// Refuses parameters this module's spec knows (so playbooks load) but `deploy` does not
+    /// implement: given with anything but their default, they are an error, never ignored.
+    pub fn refuse(&self, names: &[&str]) -> Result<()> {
+        for name in names {
+            if let Some(value) = self.values.get(*name) {
+                if !value.is_null() && Some(value) != self.spec.default_value(name).as_ref() {
+                    anyhow::bail!(
+                        "parameter `{name}` of module `{}` is not supported by deploy",
+                        self.spec.name
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A list of scalars; a string is split on commas, as Ansible does for list parameters.
+    pub fn list(&self, name: &str) -> Result<Vec<String>> {
+        use serde_json::Value;
+        let scalar = |v: &Value| -> Result<String> {
+            match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                Value::Bool(b) => Ok(if *b { "True" } else { "False" }.to_string()),
+                other => anyhow::bail!("parameter `{name}` must be a list of strings, found {other}"),
+            }
+        };
+        match self.value(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items.iter().map(scalar).collect(),
+            Some(Value::String(s)) => Ok(s
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect()),
+            Some(other) => Ok(vec![scalar(&other)?]),
+        }
+    }
+}
+
+/// What building a resource may ask of the engine: files and templates on the controller
+/// (searched in the role's `files/`/`templates/` and beside the playbook), and the host's facts.
+pub trait BuildContext {
+    /// The bytes of a controller-side file named by a task's `src`.
+    fn read_source(&self, src: &str) -> Result<Vec<u8>>;
+    /// A controller-side template rendered with the task's variables.
+    fn render_template(&self, src: &str) -> Result<String>;
+    /// A fact of the host (`ansible_service_mgr`, ...).
+    fn fact(&self, name: &str) -> Option<serde_json::Value>;
+}
+
+/// Builds a module's resource from its resolved parameters.
+pub type Build = fn(&Args, &dyn BuildContext) -> Result<Box<dyn Step>>;
+
+/// A build context with nothing in it, for unit tests of resources that need no files.
+#[cfg(test)]
+pub struct NoContext;
+
+#[cfg(test)]
+impl BuildContext for NoContext {
+    fn read_source(&self, src: &str) -> Result<Vec<u8>> {
+        anyhow::bail!("no file {src} in tests")
+    }
+    fn render_template(&self, src: &str) -> Result<String> {
+        anyhow::bail!("no template {src} in tests")
+    }
+    fn fact(&self, name: &str) -> Option<serde_json::Value> {
+        (name == "ansible_service_mgr").then(|| serde_json::Value::from("systemd"))
+    }
+}

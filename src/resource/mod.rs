@@ -218,6 +218,9 @@ pub struct ModuleSpec {
     /// `(param, value, needed)`: when `param` is `value`, the `needed` ones are required.
     pub required_if: &'static [(&'static str, &'static str, &'static [&'static str])],
     pub validate: Option<Validate>,
+    /// Turns resolved parameters into the resource the engine probes, diffs and applies;
+    /// `None` for the modules the engine runs itself (`debug`, `set_fact`, includes, ...).
+    pub build: Option<lifecycle::Build>,
 }
 
 impl ModuleSpec {
@@ -234,6 +237,7 @@ impl ModuleSpec {
         required_one_of: &[],
         required_if: &[],
         validate: None,
+        build: None,
     };
 
     /// Whether `name` (short, FQCN, alias) names this module.

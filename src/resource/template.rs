@@ -1,5 +1,8 @@
 //! `template`: a file rendered from a Jinja2 template of the controller.
-use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use anyhow::Result;
+
+use super::lifecycle::{Args, BuildContext, Step};
+use super::{content, DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Renders a template (from the role's `templates/`) to a file on the host.
 ///
@@ -35,5 +38,31 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         P::new("attributes", Str).aliases(&["attr"]),
         P::new("unsafe_writes", Bool),
     ],
+    build: Some(build),
     ..ModuleSpec::DEFAULT
 };
+
+fn build(args: &Args, context: &dyn BuildContext) -> Result<Box<dyn Step>> {
+    args.refuse(&[
+        "follow",
+        "attributes",
+        "output_encoding",
+        "block_start_string",
+        "block_end_string",
+        "variable_start_string",
+        "variable_end_string",
+        "comment_start_string",
+        "comment_end_string",
+        "lstrip_blocks",
+    ])?;
+    let source = args.required_str("src")?;
+    let mut text = context.render_template(&source)?;
+    if let Some(newline) = args.str("newline_sequence")? {
+        let newline = newline.replace("\\r", "\r").replace("\\n", "\n");
+        if newline != "\n" {
+            text = text.replace('\n', &newline);
+        }
+    }
+    let name = source.strip_suffix(".j2").unwrap_or(&source);
+    Ok(Box::new(content::from_args(args, text.into_bytes(), Some(name))?))
+}
