@@ -8,6 +8,7 @@
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -58,7 +59,16 @@ pub fn ensure(lab: &Lab, rebuild: bool) -> Result<bool> {
         "building the Debian {SUITE} base image in {} (about a minute, once)...",
         base.display()
     );
-    let status = command("debootstrap")?
+    let mut debootstrap = command("debootstrap")?;
+    // SAFETY: prctl is async-signal-safe. A killed `deploy lab base` must not leave debootstrap
+    // writing into a directory the next build removes.
+    unsafe {
+        debootstrap.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let status = debootstrap
         .args(["--variant=minbase", &format!("--include={INCLUDE}"), SUITE])
         .arg(&temp)
         .arg(MIRROR)

@@ -34,10 +34,12 @@ const CGROUP_NAME: &str = "deploy-lab";
 pub fn up(lab: &Lab, count: u32) -> Result<()> {
     let started = Instant::now();
     base::ensure(lab, false)?;
+    tracing::debug!("base ready after {:?}", started.elapsed());
     prepare_keys(lab)?;
     repo::ensure(lab)?;
     net::ensure_bridge(lab)?;
     proxy::ensure(lab)?;
+    tracing::debug!("bridge and proxy ready after {:?}", started.elapsed());
 
     let running: Vec<u32> = lab
         .recorded_hosts()
@@ -57,14 +59,20 @@ pub fn up(lab: &Lab, count: u32) -> Result<()> {
     for &index in &running {
         write_file(&root_dir(lab, index).join("etc/hosts"), &hosts_file(&all), 0o644)?;
     }
+    tracing::debug!("hosts started after {:?}", started.elapsed());
     wait_ready(lab, &new)?;
     let extra: Vec<String> = running
         .iter()
         .filter(|&&index| index > count)
         .map(|&index| host_name(index))
         .collect();
+    let range = if count == 1 {
+        "h1".to_string()
+    } else {
+        format!("h1..h{count}")
+    };
     eprintln!(
-        "lab up: h1..h{count} ({} started, {} already running) in {:.1}s",
+        "lab up: {range} ({} started, {} already running) in {:.1}s",
         new.len(),
         running.len(),
         started.elapsed().as_secs_f64()
@@ -439,14 +447,14 @@ fn wait_one(lab: &Lab, index: u32) -> Result<()> {
             );
         }
         if TcpStream::connect_timeout(&address, Duration::from_millis(300)).is_ok() {
-            let output = ssh_command(lab, index, LabUser::Root, &["true".to_string()])?
-                .stdin(Stdio::null())
-                .output()
-                .context("could not run ssh")?;
-            if output.status.success() {
+            let mut ssh = ssh_command(lab, index, LabUser::Root, &["true".to_string()])?;
+            let (answered, stderr) = process::run_with_timeout(&mut ssh, Duration::from_secs(10))?;
+            if answered {
+                tracing::debug!("{name} answered ssh");
                 return Ok(());
             }
-            last_error = String::from_utf8_lossy(&output.stderr).trim().to_string();
+            tracing::debug!("{name}: ssh true failed: {stderr}");
+            last_error = stderr;
         }
         if Instant::now() >= deadline {
             bail!(

@@ -6,9 +6,10 @@
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
+use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -81,6 +82,35 @@ fn describe(command: &Command) -> String {
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Runs a command with stdin and stdout closed, killing it after `timeout`; returns whether it
+/// succeeded and its stderr.
+pub fn run_with_timeout(command: &mut Command, timeout: Duration) -> Result<(bool, String)> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not run `{}`", describe(command)))?;
+    let mut status = None;
+    wait_until(timeout, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok((false, format!("no answer within {}s", timeout.as_secs())));
+    }
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    Ok((
+        status.is_some_and(|status| status.success()),
+        stderr.trim().to_string(),
+    ))
 }
 
 /// The arguments of a live process, or `None` if it is gone or a zombie.
