@@ -1,0 +1,412 @@
+//! `deploy lab` end to end, over real SSH: hosts come up, are independent, install packages
+//! through the proxy and the local repository, survive a reboot, and leave nothing behind.
+//!
+//! The lab is one machine-wide resource (bridge, subnet, namespace names), so every test that
+//! touches it holds `LAB`, and the lifecycle is one sequential test.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{deploy, is_root, lab_possible, stderr, stdout};
+
+static LAB: Mutex<()> = Mutex::new(());
+
+const PASSWORD: &str = "lab-sudo-password";
+
+fn lab_dir() -> PathBuf {
+    std::env::var_os("DEPLOY_LAB_DIR").map_or_else(|| PathBuf::from("/var/tmp/deploy-lab"), PathBuf::from)
+}
+
+fn lab(args: &[&str]) -> Output {
+    deploy()
+        .arg("lab")
+        .args(args)
+        .env("DEPLOY_LAB_DIR", lab_dir())
+        .output()
+        .expect("deploy runs")
+}
+
+/// Runs a lab subcommand that must succeed; returns its stdout.
+fn lab_ok(args: &[&str]) -> String {
+    let output = lab(args);
+    assert!(
+        output.status.success(),
+        "deploy lab {args:?} failed:\n{}",
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// `deploy lab ssh HOST --user USER -- COMMAND`, with `input` on stdin.
+fn ssh_with_input(host: &str, user: &str, command: &str, input: &str) -> Output {
+    let mut child = deploy()
+        .args(["lab", "ssh", host, "--user", user, "--", command])
+        .env("DEPLOY_LAB_DIR", lab_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("deploy runs");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ssh(host: &str, user: &str, command: &str) -> Output {
+    ssh_with_input(host, user, command, "")
+}
+
+/// Runs `command` as root on `host`; it must succeed; returns its trimmed stdout.
+fn ssh_ok(host: &str, command: &str) -> String {
+    let output = ssh(host, "root", command);
+    assert!(
+        output.status.success(),
+        "`{command}` on {host} failed:\n{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stdout(&output).trim().to_string()
+}
+
+fn poll(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn timed<T>(what: &str, step: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = step();
+    eprintln!("{what}: {:.1}s", started.elapsed().as_secs_f64());
+    result
+}
+
+fn http_get(address: &str) -> String {
+    let mut stream = TcpStream::connect_timeout(&address.parse().unwrap(), Duration::from_secs(5)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: h1\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// A minimal package, built the way the project's own test packages are.
+fn build_package(dir: &Path) -> PathBuf {
+    let root = dir.join("lab-hello");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/share/lab-hello")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: lab-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: deploy <deploy@example.org>\n\
+         Description: a package from the lab's local repository\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("usr/share/lab-hello/greeting"),
+        "hello from the lab repo\n",
+    )
+    .unwrap();
+    let deb = dir.join("lab-hello_1.0_all.deb");
+    let status = Command::new("dpkg-deb")
+        .arg("--build")
+        .arg(&root)
+        .arg(&deb)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    deb
+}
+
+/// Everything of the lab still on the machine; empty when it is down.
+fn leftovers() -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/run/netns").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("lab-h") {
+            found.push(format!("netns {name}"));
+        }
+    }
+    let dir = lab_dir().display().to_string();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    found.extend(
+        mounts
+            .lines()
+            .filter(|line| line.contains(&dir) || line.contains("nspawn/propagate/h"))
+            .map(String::from),
+    );
+    for root in ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"] {
+        if Path::new(root).join("deploy-lab").exists() {
+            found.push(format!("cgroup {root}/deploy-lab"));
+        }
+    }
+    if Path::new("/sys/class/net/labbr0").exists() {
+        found.push("bridge labbr0".into());
+    }
+    let routes = Command::new("ip")
+        .args(["-4", "route", "show", "table", "all", "root", "10.213.0.0/16"])
+        .output()
+        .unwrap();
+    found.extend(
+        stdout(&routes)
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| format!("route {line}")),
+    );
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        // Zombies have an empty command line; only live processes count.
+        if cmdline.contains(&dir) || cmdline.contains("deploy-lab-supervisor") {
+            found.push(format!(
+                "process {}: {cmdline}",
+                entry.file_name().to_string_lossy()
+            ));
+        }
+    }
+    for entry in std::fs::read_dir("/run/systemd/nspawn/propagate")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        found.push(format!("{}", entry.path().display()));
+    }
+    found
+}
+
+#[test]
+fn lab_lifecycle_over_ssh() {
+    if !lab_possible() {
+        return;
+    }
+    let _lab = LAB.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    lab_ok(&["down"]);
+    timed("base (built or cached)", || lab_ok(&["base"]));
+
+    // Someone else routing part of the subnet: the lab refuses to start and creates nothing.
+    let add = Command::new("ip")
+        .args(["route", "add", "blackhole", "10.213.7.0/24"])
+        .status()
+        .unwrap();
+    assert!(add.success());
+    let refused = lab(&["up", "1"]);
+    Command::new("ip")
+        .args(["route", "del", "blackhole", "10.213.7.0/24"])
+        .status()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("already routed"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
+
+    timed("up 3", || lab_ok(&["up", "3"]));
+    let hosts = ["h1", "h2", "h3"];
+    for host in hosts {
+        assert_eq!(ssh_ok(host, "whoami"), "root");
+        let deploy = ssh(host, "deploy", "sudo -n whoami");
+        assert!(deploy.status.success(), "{}", stderr(&deploy));
+        assert_eq!(stdout(&deploy).trim(), "root");
+        let refused = ssh(host, "deploypw", "sudo -n true");
+        assert!(
+            !refused.status.success(),
+            "deploypw's sudo must need a password on {host}"
+        );
+        let with_password = ssh_with_input(host, "deploypw", "sudo -S whoami", &format!("{PASSWORD}\n"));
+        assert!(with_password.status.success(), "{}", stderr(&with_password));
+        assert_eq!(stdout(&with_password).trim(), "root");
+    }
+    let password_file = std::fs::read_to_string(lab_dir().join("deploypw.password")).unwrap();
+    assert_eq!(password_file.trim(), PASSWORD);
+    let status = lab_ok(&["status"]);
+    assert!(status.contains("h3    10.213.0.13   up"), "{status}");
+
+    // Independent hosts: own name, own machine-id, own disk; every name resolves everywhere.
+    assert_eq!(ssh_ok("h2", "hostname"), "h2");
+    let ids: Vec<String> = hosts
+        .iter()
+        .map(|host| ssh_ok(host, "cat /etc/machine-id"))
+        .collect();
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
+    ssh_ok("h1", "echo mine > /root/only-on-h1");
+    assert!(!ssh("h2", "root", "test -e /root/only-on-h1").status.success());
+    assert!(ssh_ok("h3", "getent hosts h1").starts_with("10.213.0.11 "));
+
+    // apt through the proxy, a service, reachable from the machine, and back after a reboot.
+    timed("nginx install on h1", || {
+        ssh_ok("h1", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1 || apt-get install -y nginx")
+    });
+    assert_eq!(ssh_ok("h1", "systemctl is-active nginx"), "active");
+    assert!(http_get("10.213.0.11:80").contains("Welcome to nginx"));
+    let boot_id = ssh_ok("h1", "cat /proc/sys/kernel/random/boot_id");
+    let _ = ssh("h1", "root", "systemctl reboot");
+    timed("reboot of h1", || {
+        poll("h1 to come back after a reboot", Duration::from_secs(60), || {
+            let output = ssh("h1", "root", "cat /proc/sys/kernel/random/boot_id");
+            output.status.success() && stdout(&output).trim() != boot_id
+        });
+        poll("nginx on h1 after the reboot", Duration::from_secs(30), || {
+            stdout(&ssh("h1", "root", "systemctl is-active nginx")).trim() == "active"
+        });
+    });
+    assert_eq!(
+        ssh_ok("h1", "cat /root/only-on-h1"),
+        "mine",
+        "a reboot keeps the disk"
+    );
+    assert!(http_get("10.213.0.11:80").contains("Welcome to nginx"));
+
+    // The local repository.
+    let temp = tempfile::tempdir().unwrap();
+    let deb = build_package(temp.path());
+    lab_ok(&["repo", "add", deb.to_str().unwrap()]);
+    ssh_ok("h2", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q lab-hello >/dev/null 2>&1");
+    assert_eq!(
+        ssh_ok("h2", "cat /usr/share/lab-hello/greeting"),
+        "hello from the lab repo"
+    );
+
+    // The inventory.
+    let path = lab_ok(&["inventory", "--user", "deploypw"]);
+    let path = Path::new(path.trim());
+    let text = std::fs::read_to_string(path).unwrap();
+    let inventory = deploy::yaml::parse_str(&text, path).unwrap().to_value();
+    let lab_hosts = &inventory["all"]["children"]["lab"]["hosts"];
+    assert_eq!(
+        lab_hosts.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["h1", "h2", "h3"]
+    );
+    let h2 = &lab_hosts["h2"];
+    assert_eq!(h2["ansible_host"], "10.213.0.12");
+    assert_eq!(h2["ansible_user"], "deploypw");
+    assert_eq!(h2["ansible_become_password"], PASSWORD);
+    assert_eq!(
+        h2["ansible_ssh_private_key_file"],
+        lab_dir().join("ssh/id_ed25519").display().to_string()
+    );
+    let common_args = h2["ansible_ssh_common_args"].as_str().unwrap();
+    assert!(common_args.contains(&format!(
+        "UserKnownHostsFile={}",
+        lab_dir().join("ssh/known_hosts").display()
+    )));
+    assert!(common_args.contains("-o StrictHostKeyChecking=yes"));
+    let root_inventory = lab_ok(&["inventory"]);
+    let root_text = std::fs::read_to_string(root_inventory.trim()).unwrap();
+    assert!(root_text.contains("ansible_user: \"root\"") && !root_text.contains("ansible_become_password"));
+    if let Some(playbook) = common::oracle("ansible-playbook") {
+        std::fs::write(
+            temp.path().join("become.yml"),
+            "- hosts: lab\n  gather_facts: false\n  tasks:\n    - command: whoami\n      become: true\n      register: who\n    \
+             - assert:\n        that: who.stdout == 'root'\n",
+        )
+        .unwrap();
+        let output = Command::new(playbook)
+            .arg("-i")
+            .arg(path)
+            .arg(temp.path().join("become.yml"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "ansible-playbook with the lab inventory failed:\n{}",
+            stdout(&output)
+        );
+    }
+
+    // Down removes everything, twice is fine, and known_hosts stays valid for the next up.
+    timed("down", || lab_ok(&["down"]));
+    assert_eq!(leftovers(), Vec::<String>::new());
+    lab_ok(&["down"]);
+    timed("up 3 (base cached)", || lab_ok(&["up", "3"]));
+    assert!(
+        !ssh("h1", "root", "test -e /root/only-on-h1").status.success(),
+        "a new up starts from the base"
+    );
+    lab_ok(&["down"]);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+/// Runs `deploy lab ARGS` against a fresh lab directory and checks the one-line error.
+fn assert_refused(mut command: Command, expected: &str, dir: &Path) {
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stderr(&output), format!("error: {expected}\n"));
+    assert!(!dir.exists(), "a refused command must create nothing");
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_is_created() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("lab");
+    let up = |count: &str| {
+        let mut command = deploy();
+        command.args(["lab", "up", count, "--lab-dir"]).arg(&dir);
+        command
+    };
+    assert_refused(
+        up("0"),
+        "the number of lab hosts must be between 1 and 200, not 0",
+        &dir,
+    );
+    assert_refused(
+        up("500"),
+        "the number of lab hosts must be between 1 and 200, not 500",
+        &dir,
+    );
+    if !is_root() {
+        return;
+    }
+    let mut not_root = Command::new("setpriv");
+    not_root.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    not_root
+        .arg(env!("CARGO_BIN_EXE_deploy"))
+        .args(["lab", "up", "1", "--lab-dir"])
+        .arg(&dir);
+    assert_refused(
+        not_root,
+        "deploy lab up must run as root: it creates network namespaces, mounts and cgroups",
+        &dir,
+    );
+
+    // A PATH holding every tool but systemd-nspawn.
+    let bin = temp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for tool in [
+        "apt-cacher-ng",
+        "dpkg-scanpackages",
+        "ip",
+        "ssh",
+        "ssh-keygen",
+        "sysctl",
+        "debootstrap",
+        "chroot",
+    ] {
+        if let Some(found) = common::which(tool) {
+            std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+        }
+    }
+    let mut missing = up("1");
+    missing.env("PATH", &bin);
+    assert_refused(
+        missing,
+        "systemd-nspawn not found; install the Debian package `systemd-container`",
+        &dir,
+    );
+}
