@@ -72,13 +72,12 @@ fn parts_of(pattern: &str) -> Result<Vec<String>> {
     if parts.is_empty() {
         bail!("empty host pattern `{pattern}`: expected a group, a host, `all` or a glob");
     }
+    if pattern.matches('[').count() != pattern.matches(']').count() {
+        bail!("invalid host pattern `{pattern}`: unbalanced `[` and `]`");
+    }
     for part in &parts {
-        let body = part.trim_start_matches(['!', '&']);
-        if body.is_empty() {
+        if part.trim_start_matches(['!', '&']).is_empty() {
             bail!("invalid host pattern `{pattern}`: `{part}` must be followed by a group or host name");
-        }
-        if !body.starts_with('~') && body.matches('[').count() != body.matches(']').count() {
-            bail!("invalid host pattern `{pattern}`: unbalanced `[` `]` in `{part}`");
         }
     }
     Ok(parts)

@@ -141,7 +141,9 @@ fn scalar_name(value: &Value) -> Option<String> {
 /// Runs the script with `args` and parses its standard output as JSON.
 fn run(path: &Path, args: &[&str]) -> Result<Value> {
     let command = format!("{} {}", path.display(), args.join(" "));
-    let output = Command::new(path)
+    // An absolute path, so that `-i inventory.py` runs the file and not a `$PATH` lookup.
+    let program = std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))?;
+    let output = Command::new(program)
         .args(args)
         .output()
         .with_context(|| format!("cannot run inventory script `{command}`"))?;

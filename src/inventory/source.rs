@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::{ini, range, script, yaml_source, Inventory};
+use crate::error::SourceError;
 use crate::yaml::{self, Data};
 
 /// File name endings Ansible skips in an inventory directory (`INVENTORY_IGNORE_EXTS`).
@@ -101,15 +102,33 @@ fn load_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
             "{}: TOML inventories are not supported; use INI or YAML",
             path.display()
         ),
-        Some(_) => ini::load(inventory, &text, path),
+        Some(_) => load_ini(inventory, &text, path),
         None => {
             // Like Ansible, a file without extension is YAML when it reads as a YAML mapping.
             match yaml::parse_str(&text, path) {
                 Ok(node) if matches!(node.data, Data::Map(_)) => yaml_source::load(inventory, &node),
-                _ => ini::load(inventory, &text, path),
+                _ => load_ini(inventory, &text, path),
             }
         }
     }
+}
+
+/// INI, the format of last resort; a script that is not executable lands here too, and its
+/// first line says what went wrong.
+fn load_ini(inventory: &mut Inventory, text: &str, path: &Path) -> Result<()> {
+    let result = ini::load(inventory, text, path);
+    if result.is_err() && text.starts_with("#!") {
+        let error = result.expect_err("checked above");
+        let located = error.downcast::<SourceError>()?;
+        return Err(located
+            .with_hint(format!(
+                "{} starts with `#!` but is not executable; to use it as a dynamic inventory script: chmod +x {}",
+                path.display(),
+                path.display()
+            ))
+            .into());
+    }
+    result
 }
 
 fn is_executable(path: &Path) -> bool {
