@@ -16,7 +16,7 @@ use regex::Regex;
 use super::literal::{parse_value, shlex_split};
 use super::range::expand_host_entry;
 use super::Inventory;
-use crate::error::{located, located_hint, Pos};
+use crate::error::{did_you_mean, located, located_hint, Pos};
 
 static SECTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").expect("valid regex"));
@@ -137,13 +137,22 @@ pub fn load(inventory: &mut Inventory, text: &str, path: &Path) -> Result<()> {
         }
     }
     if let Some((name, declared)) = pending.first() {
+        let defined = inventory
+            .groups
+            .keys()
+            .filter(|g| !pending.contains_key(*g) && *g != "all" && *g != "ungrouped");
+        let fix = match did_you_mean(name, defined.map(String::as_str)) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => match declared.state {
+                State::Vars => format!("declare the group with a `[{name}]` or `[{name}:children]` section"),
+                _ => format!("declare it with a `[{name}]` section (it may be empty)"),
+            },
+        };
         return Err(match declared.state {
             State::Vars => located_hint(
                 &declared.pos,
                 format!("section `[{name}:vars]` is for an undefined group `{name}`"),
-                format!(
-                    "declare the group with a `[{name}]` or `[{name}:children]` section, or fix the name"
-                ),
+                fix,
             ),
             _ => located_hint(
                 &declared.pos,
@@ -151,7 +160,7 @@ pub fn load(inventory: &mut Inventory, text: &str, path: &Path) -> Result<()> {
                     "section `[{}:children]` includes undefined group `{name}`",
                     declared.parents.last().map_or("", String::as_str)
                 ),
-                format!("declare it with a `[{name}]` section (it may be empty), or fix the name"),
+                fix,
             ),
         });
     }
