@@ -86,7 +86,7 @@ pub struct ExecOutput {
 /// An open connection to one host.
 pub struct Connection {
     target: Target,
-    session: Option<openssh::Session>,
+    session: Option<std::sync::Arc<openssh::Session>>,
     execs: AtomicUsize,
 }
 
@@ -96,7 +96,7 @@ impl Connection {
         let session = if target.local {
             None
         } else {
-            Some(connect_ssh(target).await?)
+            Some(std::sync::Arc::new(connect_ssh(target).await?))
         };
         Ok(Connection {
             target: target.clone(),
@@ -124,7 +124,7 @@ impl Connection {
     /// Starts `sh -s` on the host (one exec) and keeps its stdin open, so a conversation of
     /// several scripts costs a single exec: the probe sends facts first, reads them, then sends
     /// the resource probes that the facts made it possible to resolve.
-    pub async fn open_shell(&self, become_: Option<&Become>) -> Result<RemoteShell<'_>> {
+    pub async fn open_shell(&self, become_: Option<&Become>) -> Result<RemoteShell> {
         self.execs.fetch_add(1, Ordering::SeqCst);
         let prompt = become_
             .filter(|b| b.password.is_some())
@@ -133,8 +133,7 @@ impl Connection {
         let name = self.target.name.clone();
         let (process, stdin, stdout, stderr) = match &self.session {
             Some(session) => {
-                let mut child = session
-                    .raw_command(&command)
+                let mut child = openssh::Session::to_raw_command(std::sync::Arc::clone(session), &command)
                     .stdin(openssh::Stdio::piped())
                     .stdout(openssh::Stdio::piped())
                     .stderr(openssh::Stdio::piped())
@@ -187,7 +186,10 @@ impl Connection {
     /// Closes the ControlMaster.
     pub async fn close(self) -> Result<()> {
         if let Some(session) = self.session {
-            session.close().await.context("closing the SSH connection")?;
+            // Shells still open hold the session too; the last holder closes the master.
+            if let Ok(session) = std::sync::Arc::try_unwrap(session) {
+                session.close().await.context("closing the SSH connection")?;
+            }
         }
         Ok(())
     }
@@ -211,15 +213,15 @@ fn remote_command(become_: Option<&Become>, prompt: Option<&str>) -> String {
 
 const READY: &str = "deploy-become-ready";
 
-enum Process<'a> {
-    Ssh(openssh::Child<&'a openssh::Session>),
+enum Process {
+    Ssh(openssh::Child<std::sync::Arc<openssh::Session>>),
     Local(tokio::process::Child),
 }
 
 /// `sh -s` running on a host, its stdin still open.
-pub struct RemoteShell<'a> {
+pub struct RemoteShell {
     name: String,
-    process: Process<'a>,
+    process: Process,
     stdin: Option<Box<dyn AsyncWrite + Send + Unpin>>,
     stdout: Box<dyn AsyncRead + Send + Unpin>,
     /// Read from stdout but not yet handed out.
@@ -234,7 +236,7 @@ async fn read_all(mut stream: Box<dyn AsyncRead + Send + Unpin>) -> std::io::Res
     Ok(buffer)
 }
 
-impl RemoteShell<'_> {
+impl RemoteShell {
     /// Writes more script to the shell.
     pub async fn send(&mut self, script: &str) -> Result<()> {
         let stdin = self
