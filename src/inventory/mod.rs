@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use indexmap::IndexMap;
 use serde_json::Value;
 
-pub use pattern::split_patterns;
+pub use pattern::{split_patterns, Selection};
 use vars_files::VarsDir;
 
 /// Variables of a host or a group, in the order they were set.
@@ -287,7 +287,7 @@ impl Inventory {
 
     /// The hosts `pattern` selects, restricted to those `limit` (`--limit`, which may name
     /// `@file`s of host names) selects, with the warnings for the caller to print.
-    pub fn select_with_warnings(&self, pattern: &str, limit: Option<&str>) -> Result<pattern::Selection> {
+    pub fn select_with_warnings(&self, pattern: &str, limit: Option<&str>) -> Result<Selection> {
         pattern::select(self, pattern, limit)
     }
 
