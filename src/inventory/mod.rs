@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use indexmap::IndexMap;
 use serde_json::Value;
 
-pub use pattern::split_patterns;
+pub use pattern::{split_patterns, Selection};
 use vars_files::VarsDir;
 
 /// Variables of a host or a group, in the order they were set.
@@ -44,6 +44,9 @@ pub struct Host {
     pub vars: Vars,
     /// The groups the host was put in directly, in order; ancestors are not listed.
     pub groups: Vec<String>,
+    /// The inventory file that first named the host (Ansible's `inventory_file`); `None`
+    /// for hosts of a `-i a,b,` list.
+    pub source: Option<PathBuf>,
 }
 
 /// One group of the inventory.
@@ -71,6 +74,8 @@ pub struct Inventory {
     source_vars: Vec<VarsDir>,
     /// The same beside playbooks, read on first use.
     playbook_vars: Mutex<HashMap<PathBuf, Arc<VarsDir>>>,
+    /// The file being read, recorded on the hosts it creates.
+    current_source: Option<PathBuf>,
 }
 
 impl Inventory {
@@ -282,7 +287,7 @@ impl Inventory {
 
     /// The hosts `pattern` selects, restricted to those `limit` (`--limit`, which may name
     /// `@file`s of host names) selects, with the warnings for the caller to print.
-    pub fn select_with_warnings(&self, pattern: &str, limit: Option<&str>) -> Result<pattern::Selection> {
+    pub fn select_with_warnings(&self, pattern: &str, limit: Option<&str>) -> Result<Selection> {
         pattern::select(self, pattern, limit)
     }
 
@@ -307,6 +312,7 @@ impl Inventory {
         if !self.hosts.contains_key(name) {
             let mut host = Host {
                 name: name.to_string(),
+                source: self.current_source.clone(),
                 ..Host::default()
             };
             if let Some(port) = port {

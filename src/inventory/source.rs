@@ -89,6 +89,13 @@ pub fn is_ignored(name: &str) -> bool {
 }
 
 fn load_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
+    inventory.current_source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+    let result = parse_file(inventory, path);
+    inventory.current_source = None;
+    result
+}
+
+fn parse_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read inventory {}", path.display()))?;
     if is_executable(path) && (bytes.starts_with(b"#!") || bytes.starts_with(b"\x7fELF")) {
         return script::load(inventory, path);

@@ -243,6 +243,10 @@ fn vars_precedence_matches_ansible() {
     );
 
     let inventory = Inventory::load(&[inventory_dir.join("hosts")]).unwrap();
+    assert_eq!(
+        inventory.hosts["h1"].source.as_deref(),
+        Some(inventory_dir.join("hosts").as_path())
+    );
     let vars = inventory.host_vars("h1", Some(&playbook_dir)).unwrap();
     for key in layers {
         assert_eq!(vars[key], json!(key), "{key}");
