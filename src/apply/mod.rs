@@ -39,7 +39,7 @@ impl StageScript {
             "deploy_o=$(mktemp) && deploy_e=$(mktemp) && deploy_c=$(mktemp) || \
              { echo 'deploy: cannot create temporary files on the host' >&2; exit 111; }",
         );
-        frames.glue("trap 'rm -f \"$deploy_o\" \"$deploy_e\" \"$deploy_c\"' EXIT");
+        frames.glue("deploy_stop=0");
         StageScript {
             frames,
             steps: Vec::new(),
@@ -49,6 +49,7 @@ impl StageScript {
     /// Adds a step. With `stop_on_failure`, a failure ends the stage: later steps do not run.
     pub fn step(&mut self, id: &str, body: &Script, stop_on_failure: bool) -> &mut Self {
         self.steps.push(id.to_string());
+        self.frames.glue("if [ \"$deploy_stop\" = 0 ]; then");
         let mut run = Script::new();
         run.raw(": > \"$deploy_c\"");
         run.raw("(");
@@ -67,20 +68,34 @@ impl StageScript {
             .section(&format!("{id}.out"), &out)
             .section(&format!("{id}.err"), &err);
         if stop_on_failure {
-            self.frames.glue("[ \"$deploy_step_rc\" -eq 0 ] || exit 0");
+            self.frames.glue("[ \"$deploy_step_rc\" -eq 0 ] || deploy_stop=1");
         }
+        self.frames.glue("fi");
         self
     }
 
+    /// The complete script: the steps, then removal of the stage's temporary files. It never
+    /// exits the shell, so it can run inside a longer conversation.
+    pub fn finish(mut self) -> FinishedStage {
+        self.frames.glue("rm -f \"$deploy_o\" \"$deploy_e\" \"$deploy_c\"");
+        FinishedStage(self)
+    }
+
+}
+
+/// A stage ready to send.
+pub struct FinishedStage(StageScript);
+
+impl FinishedStage {
     pub fn script(&self) -> &Script {
-        self.frames.script()
+        self.0.frames.script()
     }
 
     /// The outcome of each step that ran, by id; steps after a fatal failure are absent.
     pub fn parse(&self, stdout: &[u8]) -> Result<BTreeMap<String, StepOutcome>> {
-        let sections = self.frames.parse_partial(stdout)?;
+        let sections = self.0.frames.parse_partial(stdout)?;
         let mut outcomes = BTreeMap::new();
-        for id in &self.steps {
+        for id in &self.0.steps {
             let (Some(run), Some(out), Some(err)) = (
                 sections.get(&format!("{id}.run")),
                 sections.get(&format!("{id}.out")),
@@ -181,7 +196,8 @@ mod tests {
         assert_eq!(mode, 0o640);
     }
 
-    fn run_stage(stage: &StageScript) -> BTreeMap<String, StepOutcome> {
+    fn run_stage(stage: StageScript) -> BTreeMap<String, StepOutcome> {
+        let stage = stage.finish();
         let out = Command::new("sh")
             .arg("-c")
             .arg(stage.script().as_str())
@@ -207,7 +223,7 @@ mod tests {
             .step("s3", &tolerated, false)
             .step("s4", &fatal, true)
             .step("s5", &quiet, true);
-        let outcomes = run_stage(&stage);
+        let outcomes = run_stage(stage);
         assert_eq!(
             outcomes["s1"],
             StepOutcome {

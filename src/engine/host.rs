@@ -1,0 +1,1127 @@
+//! One host's run: a conversation with one remote shell.
+//!
+//! The shell is opened once per host (per privilege), and everything goes through it: facts,
+//! then the probes of every task it can resolve, then (when applying) the changes, stage by
+//! stage, then the handlers. Each of those is a round of writes and reads within the same
+//! exec, which is what keeps a no-op run at one exec per host however many tasks there are.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use indexmap::IndexMap;
+use serde_json::{json, Value as Json};
+
+use crate::apply::{StageScript, StepOutcome};
+use crate::engine::walk::{self, Context, Item};
+use crate::engine::{Mode, RunShared};
+use crate::error::Pos;
+use crate::plan::{Action, Diff, HostPlan, PlannedHandler, PlannedStep};
+use crate::playbook::{Play, Task};
+use crate::probe::ProbeScript;
+use crate::resource::lifecycle::{Args, BuildContext, Step};
+use crate::resource::ModuleKind;
+use crate::shell::Script;
+use crate::template::Origin;
+use crate::transport::{random_token, Become, Connection, RemoteShell, Target};
+use crate::vars::{Layer, VarMap, VarStack};
+
+/// The outcome of one step, for the apply report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    NotRun,
+}
+
+/// One applied step, for the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StepResult {
+    pub step: PlannedStep,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Everything that happened on one host.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct HostReport {
+    pub plan: HostPlan,
+    pub results: Vec<StepResult>,
+    pub unreachable: bool,
+    /// Remote execs used (after connecting).
+    pub execs: usize,
+}
+
+impl HostReport {
+    pub fn failed(&self) -> bool {
+        self.plan.error.is_some()
+    }
+
+    pub fn count(&self, status: &Status) -> usize {
+        self.results.iter().filter(|r| &r.status == status).count()
+    }
+}
+
+/// What a `register`ed name holds.
+#[derive(Clone, Debug)]
+enum Registered {
+    Known(Json),
+    /// The step changes something; its result exists only after apply.
+    Pending,
+}
+
+/// A step planned in the current stage and not yet applied.
+struct Pending {
+    id: String,
+    display: PlannedStep,
+    script: Script,
+    /// Runs at apply even though the plan shows no change (`changed_when: false` commands).
+    always_run: bool,
+    register: Option<String>,
+    notify: Vec<String>,
+    changed_when: Vec<(String, Pos)>,
+    failed_when: Vec<(String, Pos)>,
+    ignore_errors: bool,
+    stack: VarStack,
+    origin: Origin,
+}
+
+/// A resource step waiting for its probe.
+struct Unprobed {
+    id: String,
+    step: Box<dyn Step>,
+    become_user: Option<String>,
+    meta: Pending,
+}
+
+/// The state of one host across the plays of a run.
+pub struct HostRunner {
+    pub name: String,
+    target: Target,
+    connection: Option<Connection>,
+    shell: Option<(Option<String>, RemoteShell)>,
+    token: String,
+    /// Facts as gathered (exposed to templates when the play gathers facts).
+    facts: VarMap,
+    /// `set_fact` and registered results: they outlive the play, as in Ansible.
+    host_facts: VarMap,
+    registered: HashMap<String, Registered>,
+    report: HostReport,
+    next_id: usize,
+    rounds: usize,
+}
+
+impl HostRunner {
+    pub fn new(name: &str, target: Target) -> HostRunner {
+        HostRunner {
+            name: name.to_string(),
+            report: HostReport {
+                plan: HostPlan {
+                    host: name.to_string(),
+                    address: target.address.clone(),
+                    ..HostPlan::default()
+                },
+                ..HostReport::default()
+            },
+            target,
+            connection: None,
+            shell: None,
+            token: random_token(),
+            facts: VarMap::new(),
+            host_facts: VarMap::new(),
+            registered: HashMap::new(),
+            next_id: 0,
+            rounds: 0,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.report.failed()
+    }
+
+    /// The facts gathered on this host, for `hostvars` of other hosts.
+    pub fn visible_facts(&self) -> VarMap {
+        let mut all = self.facts.clone();
+        all.extend(self.host_facts.clone());
+        all
+    }
+
+    /// Closes the connection and hands back the report.
+    pub async fn finish(mut self) -> HostReport {
+        if let Some((_, shell)) = self.shell.take() {
+            if let Ok(out) = shell.finish().await {
+                if out.status != 0 && !self.report.failed() {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    self.report.plan.error = Some(format!("the remote shell ended with {}: {}", out.status, stderr.trim()));
+                }
+            }
+        }
+        if let Some(connection) = self.connection.take() {
+            self.report.execs = connection.exec_count();
+            let _ = connection.close().await;
+        }
+        self.report
+    }
+
+    /// Runs (or plans) one play on this host. Errors are recorded in the report, not returned:
+    /// one host failing never stops the others.
+    pub async fn run_play(&mut self, run: &RunShared, play: &Play, play_hosts: &[String]) {
+        if self.failed() {
+            return;
+        }
+        if let Err(err) = self.run_play_inner(run, play, play_hosts).await {
+            let message = format!("{err:#}");
+            if self.connection.is_none() {
+                self.report.unreachable = true;
+            }
+            self.report.plan.error = Some(message);
+        }
+    }
+
+    async fn run_play_inner(&mut self, run: &RunShared, play: &Play, play_hosts: &[String]) -> Result<()> {
+        let play_become = play_become(play);
+        self.ensure_shell(run, play_become.clone()).await?;
+        if self.facts.is_empty() {
+            self.gather_facts().await?;
+        }
+        let gather = !matches!(
+            play.gather_facts.as_ref().map(|f| &f.value),
+            Some(crate::playbook::Templated::Literal(false))
+        );
+        let base = self.base_stack(run, play, play_hosts, gather)?;
+        let items = walk::play_items(play);
+        let mut notified: Vec<(String, String)> = Vec::new();
+        let mut queue: Vec<Unprobed> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let result = self
+            .run_items(run, play, &base, &items, &mut queue, &mut pending, &mut notified)
+            .await;
+        let result = match result {
+            Ok(()) => self.flush(run, &mut queue, &mut pending, &mut notified).await,
+            Err(e) => Err(e),
+        };
+        // Handlers run when notified, unless the host failed (then they wait, unless forced).
+        if result.is_ok() || run.options.force_handlers {
+            self.run_handlers(run, play, &base, &mut notified).await?;
+        }
+        result
+    }
+
+    async fn ensure_shell(&mut self, run: &RunShared, become_user: Option<String>) -> Result<()> {
+        if self.connection.is_none() {
+            let connection = tokio::time::timeout(
+                run.options.connect_timeout + std::time::Duration::from_secs(5),
+                Connection::connect(&self.target),
+            )
+            .await
+            .map_err(|_| anyhow!("unreachable: no answer within {:?}", run.options.connect_timeout))?
+            .map_err(|e| anyhow!("unreachable: {e:#}"))?;
+            self.connection = Some(connection);
+        }
+        let same = matches!(&self.shell, Some((user, _)) if *user == become_user);
+        if !same {
+            if let Some((_, old)) = self.shell.take() {
+                old.finish().await?;
+            }
+            let become_ = become_user.as_ref().map(|user| Become {
+                user: user.clone(),
+                password: run.options.become_password.clone().or_else(|| self.target_become_password(run)),
+            });
+            let connection = self.connection.as_ref().expect("connected above");
+            let mut shell = connection.open_shell(become_.as_ref()).await?;
+            shell.send(crate::apply::PRELUDE).await?;
+            self.shell = Some((become_user, shell));
+        }
+        Ok(())
+    }
+
+    fn target_become_password(&self, run: &RunShared) -> Option<crate::transport::Secret> {
+        run.become_passwords.get(&self.name).cloned()
+    }
+
+    fn shell(&mut self) -> &mut RemoteShell {
+        &mut self.shell.as_mut().expect("the shell is open during a play").1
+    }
+
+    /// Sends framed sections and reads them back, within the open shell.
+    async fn round(&mut self, probe: ProbeScript) -> Result<BTreeMap<String, crate::probe::Section>> {
+        self.rounds += 1;
+        let sync = format!("@@{}-sync {}", self.token, self.rounds);
+        let mut text = probe.script().as_str().to_string();
+        text.push_str(&format!("printf '%s\\n' '{sync}'\n"));
+        self.shell().send(&text).await?;
+        let mut out = self.shell().read_through_line(&sync).await?;
+        out.truncate(out.len() - sync.len() - 1);
+        probe.parse(&out).with_context(|| format!("{}: cannot read what the host answered", self.name))
+    }
+
+    async fn gather_facts(&mut self) -> Result<()> {
+        let mut probe = ProbeScript::new(&self.token);
+        probe.section("facts", &crate::facts::script());
+        let sections = self.round(probe).await?;
+        let facts = crate::facts::parse(&sections["facts"].output)?;
+        self.facts = facts.into_iter().collect();
+        Ok(())
+    }
+
+    fn base_stack(&self, run: &RunShared, play: &Play, play_hosts: &[String], gather: bool) -> Result<VarStack> {
+        let mut stack = VarStack::new();
+        stack.push(Layer::Inventory, run.host_vars(&self.name)?);
+        stack.push(Layer::PlayVars, node_map(&play.vars));
+        for file in &play.vars_files {
+            if let Some(vars) = &file.vars {
+                stack.push(Layer::PlayVarsFiles, node_map(vars));
+            }
+        }
+        let mut facts = if gather { self.facts.clone() } else { VarMap::new() };
+        if gather {
+            facts.insert("ansible_facts".into(), Json::Object(strip_prefix(&self.facts)));
+        }
+        facts.extend(self.host_facts.clone());
+        stack.push(Layer::Facts, facts);
+        stack.push(Layer::ExtraVars, run.extra_vars.clone());
+        let mut magic = run.magic_vars(&self.name);
+        magic.insert("play_hosts".into(), json!(play_hosts));
+        magic.insert("ansible_play_hosts".into(), json!(play_hosts));
+        magic.insert("ansible_play_batch".into(), json!(play_hosts));
+        magic.insert("ansible_check_mode".into(), json!(run.options.mode != Mode::Apply));
+        stack.push(Layer::Magic, magic);
+        stack.set_hostvars(Arc::clone(&run.hostvars));
+        Ok(stack)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_items<'p>(
+        &'p mut self,
+        run: &'p RunShared,
+        play: &'p Play,
+        base: &'p VarStack,
+        items: &'p [Item<'p>],
+        queue: &'p mut Vec<Unprobed>,
+        pending: &'p mut Vec<Pending>,
+        notified: &'p mut Vec<(String, String)>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'p>> {
+        Box::pin(async move {
+            for item in items {
+                match item {
+                    Item::Task(task, context) => {
+                        self.run_task(run, play, base, task, context, queue, pending, notified).await?;
+                    }
+                    Item::Include(include, context) => {
+                        let stack = self.task_stack(base, context, &BTreeMap::new());
+                        let origin = Origin::new(include.pos.clone());
+                        if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
+                            continue;
+                        }
+                        let file = run.templar.render_str(&include.file.value, &stack, &origin)?;
+                        let file = file.as_str().context("include_tasks: the file name is not a string")?;
+                        let base_dir = include
+                            .pos
+                            .path
+                            .parent()
+                            .map(std::path::Path::to_path_buf)
+                            .unwrap_or_default();
+                        let steps = crate::playbook::load_task_file(
+                            &base_dir.join(file),
+                            include.role.clone(),
+                            &run.playbook_dir,
+                            &run.load_options,
+                        )?;
+                        let leaked: &'p [crate::playbook::Step] = Box::leak(steps.into_boxed_slice());
+                        let mut inner = Vec::new();
+                        walk::flatten(leaked, context, &mut inner);
+                        let inner: &'p [Item<'p>] = Box::leak(inner.into_boxed_slice());
+                        self.run_items(run, play, base, inner, queue, pending, notified).await?;
+                    }
+                    Item::Rescued { block, rescue, always } => {
+                        let attempt = self.run_items(run, play, base, block, queue, pending, notified).await;
+                        let attempt = match attempt {
+                            Ok(()) => self.flush(run, queue, pending, notified).await,
+                            Err(e) => Err(e),
+                        };
+                        if let Err(err) = attempt {
+                            if self.connection.is_none() {
+                                return Err(err);
+                            }
+                            self.host_facts.insert("ansible_failed_result".into(), json!({"msg": format!("{err:#}")}));
+                            self.run_items(run, play, base, rescue, queue, pending, notified).await?;
+                        }
+                        self.run_items(run, play, base, always, queue, pending, notified).await?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The variables a task sees: the play's, its role's, its blocks', its own.
+    fn task_stack(&self, base: &VarStack, context: &Context, task_vars: &BTreeMap<String, Json>) -> VarStack {
+        let mut stack = base.clone();
+        if let Some(role) = &context.role {
+            stack.push(Layer::RoleDefaults, Arc::clone(&role.defaults));
+            stack.push(Layer::RoleVars, Arc::clone(&role.vars));
+            stack.push(Layer::IncludeParams, Arc::clone(&role.params));
+            stack.set(Layer::Magic, "role_path", json!(role.path.display().to_string()));
+            stack.set(Layer::Magic, "role_name", json!(role.name));
+        }
+        for (layer, vars) in &context.vars {
+            stack.push(*layer, Arc::clone(vars));
+        }
+        if !task_vars.is_empty() {
+            stack.push(Layer::TaskVars, task_vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<VarMap>());
+        }
+        for (name, value) in &self.registered {
+            if let Registered::Known(value) = value {
+                stack.set(Layer::Facts, name, value.clone());
+            }
+        }
+        stack
+    }
+
+    fn conditions_hold(
+        &self,
+        run: &RunShared,
+        inherited: &[(String, Pos)],
+        own: &[crate::playbook::Located<String>],
+        stack: &VarStack,
+        origin: &Origin,
+    ) -> Result<bool> {
+        for (condition, pos) in inherited.iter().map(|(c, p)| (c.as_str(), p)).chain(own.iter().map(|w| (w.value.as_str(), &w.pos))) {
+            let origin = Origin { pos: pos.clone(), task: origin.task.clone() };
+            if !run.templar.eval_condition(&Json::String(condition.to_string()), stack, &origin)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Names registered earlier that a task's templates mention.
+    fn registered_dependencies(&self, task: &Task, context: &Context) -> Vec<String> {
+        let mut texts: Vec<String> = task.keywords.when.iter().map(|w| w.value.clone()).collect();
+        texts.extend(context.when.iter().map(|(w, _)| w.clone()));
+        texts.extend(task.params.values().map(|p| p.value.to_string()));
+        if let Some(l) = &task.loop_ {
+            texts.push(l.items.to_value().to_string());
+        }
+        self.registered
+            .keys()
+            .filter(|name| texts.iter().any(|t| mentions(t, name)))
+            .cloned()
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_task(
+        &mut self,
+        run: &RunShared,
+        play: &Play,
+        base: &VarStack,
+        task: &Task,
+        context: &Context,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        if !run.tags_match(task) {
+            return Ok(());
+        }
+        // A task reading a registered result first needs that result: probe what is queued,
+        // and when applying, apply what is pending (one more round, same exec).
+        let dependencies = self.registered_dependencies(task, context);
+        if dependencies.iter().any(|d| queue.iter().any(|q| q.meta.register.as_deref() == Some(d.as_str()))) {
+            self.probe_queue(run, queue, pending).await?;
+        }
+        let unknown = dependencies.iter().any(|d| matches!(self.registered.get(d), Some(Registered::Pending)));
+        if unknown {
+            if run.options.mode == Mode::Apply {
+                self.flush(run, queue, pending, notified).await?;
+            } else {
+                let display = self.display(run, task, context, "(known after apply)".to_string(), Diff::new(Action::Unknown));
+                self.report.plan.steps.push(display);
+                if let Some(register) = &task.register {
+                    self.registered.insert(register.value.clone(), Registered::Pending);
+                }
+                return Ok(());
+            }
+        }
+        let task_vars: BTreeMap<String, Json> = task.keywords.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
+        let stack = self.task_stack(base, context, &task_vars);
+        let origin = self.origin(task);
+        // Block and role conditions first; the task's own `when` is evaluated per loop item.
+        if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
+            self.skip(run, task, context);
+            return Ok(());
+        }
+        let items = match &task.loop_ {
+            None => vec![None],
+            Some(l) => {
+                let rendered = run.templar.render_value(&l.items.to_value(), &stack, &Origin::new(l.pos.clone()))?;
+                match rendered {
+                    Json::Array(items) => items.into_iter().map(Some).collect(),
+                    Json::Object(map) if l.kind == crate::playbook::LoopKind::Dict => map
+                        .into_iter()
+                        .map(|(k, v)| Some(json!({"key": k, "value": v})))
+                        .collect(),
+                    other => bail!("{}: `loop` must give a list, found {other}", l.pos),
+                }
+            }
+        };
+        let loop_var = task
+            .loop_
+            .as_ref()
+            .and_then(|l| l.loop_var.as_ref())
+            .map_or("item".to_string(), |v| v.value.clone());
+        let mut results = Vec::new();
+        let looped = task.loop_.is_some();
+        for (index, item) in items.into_iter().enumerate() {
+            let mut item_stack = stack.clone();
+            if let Some(item) = &item {
+                item_stack.set(Layer::Magic, &loop_var, item.clone());
+                if let Some(index_var) = task.loop_.as_ref().and_then(|l| l.index_var.as_ref()) {
+                    item_stack.set(Layer::Magic, &index_var.value, json!(index));
+                }
+            }
+            if !self.conditions_hold(run, &[], &task.keywords.when, &item_stack, &origin)? {
+                results.push(json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}));
+                if !looped {
+                    self.skip(run, task, context);
+                }
+                continue;
+            }
+            let label = match (&item, task.loop_.as_ref().and_then(|l| l.label.as_ref())) {
+                (Some(_), Some(label)) => Some(run.templar.render_value(&label.to_value(), &item_stack, &origin)?),
+                (Some(item), None) => Some(item.clone()),
+                (None, _) => None,
+            };
+            let result = self
+                .run_task_item(run, play, task, context, item_stack, label, queue, pending, notified)
+                .await?;
+            results.push(result);
+        }
+        if let Some(register) = &task.register {
+            let value = if looped {
+                if results.iter().any(|r| r.is_null()) {
+                    Registered::Pending
+                } else {
+                    Registered::Known(json!({"results": results, "changed": results.iter().any(|r| r["changed"] == json!(true)), "skipped": false}))
+                }
+            } else {
+                match results.pop() {
+                    Some(Json::Null) => Registered::Pending,
+                    Some(value) => Registered::Known(value),
+                    None => Registered::Known(json!({"changed": false, "skipped": true})),
+                }
+            };
+            self.registered.insert(register.value.clone(), value);
+        }
+        Ok(())
+    }
+
+    fn origin(&self, task: &Task) -> Origin {
+        let origin = Origin::new(task.pos.clone());
+        match &task.name {
+            Some(name) => origin.task(name.value.clone()),
+            None => origin,
+        }
+    }
+
+    fn skip(&mut self, run: &RunShared, task: &Task, context: &Context) {
+        let mut display = self.display(run, task, context, String::new(), Diff::new(Action::Skipped));
+        display.target = task.module.name.to_string();
+        if run.options.mode == Mode::Apply {
+            self.report.results.push(StepResult {
+                step: display.clone(),
+                status: Status::Skipped,
+                message: None,
+            });
+        }
+        self.report.plan.steps.push(display);
+    }
+
+    fn display(&self, run: &RunShared, task: &Task, context: &Context, target: String, diff: Diff) -> PlannedStep {
+        let location = format!("{}:{}", run.relative(&task.pos.path), task.pos.line);
+        PlannedStep {
+            module: task.module.name.to_string(),
+            task: task.name.as_ref().map_or_else(|| task.module.name.to_string(), |n| n.value.clone()),
+            target,
+            location,
+            role: context.role.as_ref().map(|r| r.name.clone()),
+            diff,
+            notify: task.notify.iter().map(|n| n.value.clone()).collect(),
+        }
+    }
+
+    /// Resolves one task (one loop item). Returns its registered result, or `null` when that
+    /// is known only after apply.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_task_item(
+        &mut self,
+        run: &RunShared,
+        play: &Play,
+        task: &Task,
+        context: &Context,
+        stack: VarStack,
+        label: Option<Json>,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<Json> {
+        let origin = self.origin(task);
+        let params: Json = Json::Object(task.params.iter().map(|(k, p)| (k.clone(), p.value.clone())).collect());
+        let rendered = run.templar.render_value(&params, &stack, &origin)?;
+        let Json::Object(rendered) = rendered else {
+            bail!("{}: parameters did not render to a mapping", task.pos);
+        };
+        let values: IndexMap<String, Json> = rendered.into_iter().collect();
+        let no_log = task_flag(&task.keywords.no_log).or(context.no_log).unwrap_or(false);
+        match task.module.kind {
+            ModuleKind::Control => {
+                return self.run_control(run, play, task, context, &values, &stack, pending, queue, notified).await;
+            }
+            ModuleKind::Resource | ModuleKind::Command => {}
+        }
+        let build = task.module.build.ok_or_else(|| {
+            anyhow!("{}: module `{}` is not implemented by the engine yet", task.pos, task.module.name)
+        })?;
+        let args = Args::new(task.module, &values);
+        let build_context = TaskFiles { run, task, context, stack: &stack, origin: &origin, facts: &self.facts };
+        let step = build(&args, &build_context).map_err(|e| crate::error::located(&task.pos, format!("{e:#}")))?;
+        let mut target = step.target();
+        if let Some(label) = &label {
+            if task.loop_.as_ref().is_some_and(|l| l.label.is_some()) {
+                target = label.as_str().map_or_else(|| label.to_string(), str::to_string);
+            }
+        }
+        let become_user = effective_become_user(play, task, context);
+        self.next_id += 1;
+        let id = format!("s{}", self.next_id);
+        let changed_when: Vec<(String, Pos)> = task.changed_when.iter().map(|c| (c.value.clone(), c.pos.clone())).collect();
+        let failed_when: Vec<(String, Pos)> = task.failed_when.iter().map(|c| (c.value.clone(), c.pos.clone())).collect();
+        let mut display = self.display(run, task, context, target, Diff::converged());
+        if no_log {
+            display.task = format!("{} (no_log)", display.task);
+        }
+        let check_mode_false = matches!(task_flag(&task.keywords.check_mode), Some(false));
+        let meta = Pending {
+            id: id.clone(),
+            display,
+            script: Script::new(),
+            always_run: false,
+            register: task.register.as_ref().map(|r| r.value.clone()),
+            notify: task.notify.iter().map(|n| n.value.clone()).collect(),
+            changed_when,
+            failed_when,
+            ignore_errors: task_flag(&task.keywords.ignore_errors).or(context.ignore_errors).unwrap_or(false),
+            stack,
+            origin,
+        };
+        if task.module.kind == ModuleKind::Command && check_mode_false {
+            // A query: run it now, inside the probe, so that what reads its output plans exactly.
+            return self.run_query(run, step, become_user, meta).await;
+        }
+        queue.push(Unprobed { id, step, become_user, meta });
+        Ok(Json::Null)
+    }
+
+    async fn run_query(&mut self, run: &RunShared, step: Box<dyn Step>, become_user: Option<String>, mut meta: Pending) -> Result<Json> {
+        let mut probe = ProbeScript::new(&self.token);
+        let snippet = as_user(step.probe(), become_user.as_deref(), &self.token, false);
+        probe.section(&meta.id, &snippet);
+        let sections = self.round(probe).await?;
+        let (diff, script) = step.plan(&sections[&meta.id])?;
+        if diff.is_converged() {
+            return Ok(json!({"changed": false, "skipped": true, "msg": "guard: nothing to run"}));
+        }
+        meta.script = as_user(script, become_user.as_deref(), &self.token, true);
+        let mut stage = StageScript::new(&self.token);
+        stage.step(&meta.id, &meta.script, false);
+        let stage = stage.finish();
+        let outcomes = self.stage_round(stage).await?;
+        let outcome = outcomes.get(&meta.id).cloned().context("the query did not run")?;
+        let mut result = command_result(&outcome);
+        let failed = self.judge(run, &meta, &mut result, &outcome)?;
+        result["changed"] = json!(false);
+        if failed && !meta.ignore_errors {
+            bail!("{}: {}", meta.display.task, failure_message(&outcome));
+        }
+        Ok(result)
+    }
+
+    async fn stage_round(&mut self, stage: crate::apply::FinishedStage) -> Result<BTreeMap<String, StepOutcome>> {
+        self.rounds += 1;
+        let sync = format!("@@{}-sync {}", self.token, self.rounds);
+        let mut text = stage.script().as_str().to_string();
+        text.push_str(&format!("printf '%s\\n' '{sync}'\n"));
+        self.shell().send(&text).await?;
+        let mut out = self.shell().read_through_line(&sync).await?;
+        out.truncate(out.len() - sync.len() - 1);
+        stage.parse(&out)
+    }
+
+    /// Probes the queued steps in one round, and turns each into a planned step.
+    async fn probe_queue(&mut self, run: &RunShared, queue: &mut Vec<Unprobed>, pending: &mut Vec<Pending>) -> Result<()> {
+        if queue.is_empty() {
+            return Ok(());
+        }
+        let mut probe = ProbeScript::new(&self.token);
+        for unprobed in queue.iter() {
+            let snippet = as_user(unprobed.step.probe(), unprobed.become_user.as_deref(), &self.token, false);
+            probe.section(&unprobed.id, &snippet);
+        }
+        let sections = self.round(probe).await?;
+        for unprobed in queue.drain(..) {
+            let Unprobed { id, step, become_user, mut meta } = unprobed;
+            let section = &sections[&id];
+            let (mut diff, script) = step
+                .plan(section)
+                .with_context(|| format!("{}: {}", meta.display.location, meta.display.task))?;
+            let unchanging = meta
+                .changed_when
+                .iter()
+                .any(|(c, _)| c.trim() == "false" || c.trim() == "False");
+            if unchanging && diff.action == Action::Run {
+                diff = Diff::converged();
+                meta.always_run = true;
+            }
+            if meta.display.task.ends_with("(no_log)") {
+                diff.content = diff.content.map(|_| "(content hidden: no_log)".to_string());
+                for attribute in &mut diff.attributes {
+                    attribute.before = attribute.before.as_ref().map(|_| "(hidden)".to_string());
+                    attribute.after = attribute.after.as_ref().map(|_| "(hidden)".to_string());
+                }
+            }
+            meta.display.diff = diff.clone();
+            meta.script = as_user(script, become_user.as_deref(), &self.token, true);
+            let registered = if diff.is_converged() && !meta.always_run {
+                Registered::Known(json!({"changed": false, "failed": false}))
+            } else {
+                Registered::Pending
+            };
+            if let Some(register) = &meta.register {
+                self.registered.insert(register.clone(), registered);
+            }
+            self.report.plan.steps.push(meta.display.clone());
+            let _ = run;
+            pending.push(meta);
+        }
+        Ok(())
+    }
+
+    /// Probes what is queued and, when applying, applies what is pending: the end of a stage.
+    async fn flush(
+        &mut self,
+        run: &RunShared,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        self.probe_queue(run, queue, pending).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if run.options.mode != Mode::Apply {
+            for step in pending.drain(..) {
+                if step.display.diff.action.is_change() {
+                    for handler in &step.notify {
+                        notified.push((handler.clone(), step.display.task.clone()));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let mut stage = StageScript::new(&self.token);
+        let mut any = false;
+        for step in pending.iter() {
+            if !step.script.is_empty() {
+                stage.step(&step.id, &step.script, !step.ignore_errors);
+                any = true;
+            }
+        }
+        let outcomes = if any { self.stage_round(stage.finish()).await? } else { BTreeMap::new() };
+        let mut failure = None;
+        for step in pending.drain(..) {
+            if failure.is_some() {
+                self.report.results.push(StepResult { step: step.display, status: Status::NotRun, message: None });
+                continue;
+            }
+            let Some(outcome) = outcomes.get(&step.id) else {
+                // Converged: nothing was sent for it.
+                if let Some(register) = &step.register {
+                    self.registered.insert(register.clone(), Registered::Known(json!({"changed": false, "failed": false})));
+                }
+                self.report.results.push(StepResult { step: step.display, status: Status::Ok, message: None });
+                continue;
+            };
+            let mut result = command_result(outcome);
+            let failed = self.judge(run, &step, &mut result, outcome)?;
+            let changed = result["changed"] == json!(true);
+            if let Some(register) = &step.register {
+                self.registered.insert(register.clone(), Registered::Known(result.clone()));
+            }
+            let status = if failed {
+                Status::Failed
+            } else if changed {
+                Status::Changed
+            } else {
+                Status::Ok
+            };
+            if changed && !failed {
+                for handler in &step.notify {
+                    notified.push((handler.clone(), step.display.task.clone()));
+                }
+            }
+            run.reporter.step_done(&self.name, &step.display, &status);
+            let message = failed.then(|| failure_message(outcome));
+            if failed && !step.ignore_errors {
+                failure = Some(format!("{} ({}): {}", step.display.task, step.display.location, failure_message(outcome)));
+            }
+            self.report.results.push(StepResult { step: step.display, status, message });
+        }
+        match failure {
+            Some(message) => Err(anyhow!(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies `changed_when` and `failed_when`; returns whether the step failed.
+    fn judge(&self, run: &RunShared, step: &Pending, result: &mut Json, outcome: &StepOutcome) -> Result<bool> {
+        let mut stack = step.stack.clone();
+        if let Some(register) = &step.register {
+            stack.set(Layer::Facts, register, result.clone());
+        }
+        stack.set(Layer::Facts, "result", result.clone());
+        let mut failed = outcome.status != 0;
+        if !step.failed_when.is_empty() {
+            failed = true;
+            for (condition, pos) in &step.failed_when {
+                let origin = Origin { pos: pos.clone(), task: step.origin.task.clone() };
+                if !run.templar.eval_condition(&Json::String(condition.clone()), &stack, &origin)? {
+                    failed = false;
+                }
+            }
+        }
+        if !step.changed_when.is_empty() {
+            let mut changed = true;
+            for (condition, pos) in &step.changed_when {
+                let origin = Origin { pos: pos.clone(), task: step.origin.task.clone() };
+                if !run.templar.eval_condition(&Json::String(condition.clone()), &stack, &origin)? {
+                    changed = false;
+                }
+            }
+            result["changed"] = json!(changed);
+        }
+        result["failed"] = json!(failed);
+        Ok(failed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_control(
+        &mut self,
+        run: &RunShared,
+        play: &Play,
+        task: &Task,
+        _context: &Context,
+        values: &IndexMap<String, Json>,
+        stack: &VarStack,
+        pending: &mut Vec<Pending>,
+        queue: &mut Vec<Unprobed>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<Json> {
+        let origin = self.origin(task);
+        match task.module.name {
+            "debug" => {
+                let message = match (values.get("msg"), values.get("var")) {
+                    (_, Some(Json::String(var))) => {
+                        let value = run.templar.resolve_var(var, stack, &origin)?;
+                        json!({ var.clone(): value })
+                    }
+                    (Some(msg), _) => msg.clone(),
+                    _ => json!("Hello world!"),
+                };
+                if run.options.mode == Mode::Apply {
+                    run.reporter.debug(&self.name, &message);
+                }
+                Ok(json!({"changed": false, "msg": message}))
+            }
+            "set_fact" => {
+                for (name, value) in values {
+                    if name == "cacheable" {
+                        continue;
+                    }
+                    self.host_facts.insert(name.clone(), value.clone());
+                    self.registered.remove(name);
+                }
+                let _ = play;
+                Ok(json!({"changed": false}))
+            }
+            "assert" => {
+                let conditions = match values.get("that") {
+                    Some(Json::Array(items)) => items.clone(),
+                    Some(other) => vec![other.clone()],
+                    None => Vec::new(),
+                };
+                for condition in conditions {
+                    let holds = match &condition {
+                        Json::Bool(b) => *b,
+                        other => run.templar.eval_condition(other, stack, &origin)?,
+                    };
+                    if !holds {
+                        let message = values
+                            .get("fail_msg")
+                            .or_else(|| values.get("msg"))
+                            .and_then(Json::as_str)
+                            .map_or_else(|| format!("Assertion failed: {condition}"), str::to_string);
+                        bail!("{}: {message}", task.pos);
+                    }
+                }
+                Ok(json!({"changed": false, "msg": "All assertions passed"}))
+            }
+            "fail" => {
+                let message = values.get("msg").and_then(Json::as_str).unwrap_or("Failed as requested from task");
+                bail!("{}: {message}", task.pos)
+            }
+            "meta" => {
+                match values.get("action").and_then(Json::as_str) {
+                    Some("flush_handlers") => {
+                        self.flush(run, queue, pending, notified).await?;
+                        let base = stack.clone();
+                        self.run_handlers(run, play, &base, notified).await?;
+                    }
+                    Some("noop") | None => {}
+                    Some(other) => bail!("{}: meta `{other}` is not supported", task.pos),
+                }
+                Ok(json!({"changed": false}))
+            }
+            other => bail!("{}: `{other}` cannot be used here", task.pos),
+        }
+    }
+
+    /// Runs the handlers notified so far, in the order they are defined, each once.
+    async fn run_handlers(&mut self, run: &RunShared, play: &Play, base: &VarStack, notified: &mut Vec<(String, String)>) -> Result<()> {
+        if notified.is_empty() {
+            return Ok(());
+        }
+        let handlers = play.all_handlers();
+        let mut chosen: Vec<(&Task, Vec<String>)> = Vec::new();
+        for handler in &handlers {
+            let name = handler.name.as_ref().map(|n| n.value.as_str());
+            let topics: BTreeSet<&str> = handler.listen.iter().map(|l| l.value.as_str()).chain(name).collect();
+            let by: Vec<String> = notified
+                .iter()
+                .filter(|(topic, _)| topics.contains(topic.as_str()))
+                .map(|(_, by)| by.clone())
+                .collect();
+            if !by.is_empty() {
+                chosen.push((handler, by));
+            }
+        }
+        for (topic, by) in notified.iter() {
+            let known = handlers.iter().any(|h| {
+                h.name.as_ref().is_some_and(|n| &n.value == topic) || h.listen.iter().any(|l| &l.value == topic)
+            });
+            if !known {
+                bail!("the task \"{by}\" notifies the handler \"{topic}\", which does not exist");
+            }
+        }
+        notified.clear();
+        if run.options.mode != Mode::Apply {
+            for (handler, by) in chosen {
+                let name = handler.name.as_ref().map_or_else(|| handler.module.name.to_string(), |n| n.value.clone());
+                let mut unique = by.clone();
+                unique.dedup();
+                self.report.plan.handlers.push(PlannedHandler { name, notified_by: unique });
+            }
+            return Ok(());
+        }
+        let mut queue = Vec::new();
+        let mut pending = Vec::new();
+        let mut more = Vec::new();
+        for (handler, _) in chosen {
+            let context = Context::default();
+            self.run_task(run, play, base, handler, &context, &mut queue, &mut pending, &mut more).await?;
+        }
+        self.flush(run, &mut queue, &mut pending, &mut more).await?;
+        Ok(())
+    }
+}
+
+/// The files a task's resource may need, found and rendered on the controller.
+struct TaskFiles<'a> {
+    run: &'a RunShared,
+    task: &'a Task,
+    context: &'a Context,
+    stack: &'a VarStack,
+    origin: &'a Origin,
+    facts: &'a VarMap,
+}
+
+impl TaskFiles<'_> {
+    fn find(&self, src: &str, subdir: &str) -> Result<std::path::PathBuf> {
+        if let Some(found) = &self.task.source {
+            if !crate::resource::is_template(src) && found.ends_with(src) {
+                return Ok(found.clone());
+            }
+        }
+        let path = std::path::Path::new(src);
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        let mut candidates = Vec::new();
+        if let Some(role) = &self.context.role {
+            candidates.push(role.path.join(subdir).join(src));
+            candidates.push(role.path.join(src));
+        }
+        candidates.push(self.run.playbook_dir.join(subdir).join(src));
+        candidates.push(self.run.playbook_dir.join(src));
+        candidates
+            .iter()
+            .find(|c| c.is_file())
+            .cloned()
+            .ok_or_else(|| anyhow!("`{src}` not found in {}", candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")))
+    }
+}
+
+impl BuildContext for TaskFiles<'_> {
+    fn read_source(&self, src: &str) -> Result<Vec<u8>> {
+        let path = self.find(src, "files")?;
+        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    fn render_template(&self, src: &str) -> Result<String> {
+        let path = self.find(src, "templates")?;
+        let mut stack = self.stack.clone();
+        let dir = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+        stack.set(Layer::Magic, "template_path", json!(path.display().to_string()));
+        stack.set(Layer::Magic, "template_fullpath", json!(path.display().to_string()));
+        stack.set(Layer::Magic, "template_dir", json!(dir));
+        self.run.templar.render_file(&path, &stack, self.origin)
+    }
+
+    fn fact(&self, name: &str) -> Option<Json> {
+        self.facts.get(name).cloned()
+    }
+}
+
+/// Runs `script` as `user` (when that is not the shell's own user), through `runuser` and a
+/// quoted here-document, so the script never becomes anyone's argv.
+fn as_user(script: Script, user: Option<&str>, token: &str, with_prelude: bool) -> Script {
+    let Some(user) = user.filter(|u| *u != "root") else {
+        return script;
+    };
+    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric()), "tokens are alphanumeric");
+    let mut wrapped = Script::new();
+    wrapped.line("cd / && runuser -u {} -- sh -s <<'DEPLOY_EOF_{}'", &[user, token]);
+    if with_prelude {
+        wrapped.raw(crate::apply::PRELUDE);
+    }
+    wrapped.append(&script);
+    wrapped.line("DEPLOY_EOF_{}", &[token]);
+    wrapped
+}
+
+fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<String> {
+    let becomes = task_flag(&task.keywords.become_).or(context.become_).or(task_flag(&play.keywords.become_)).unwrap_or(false);
+    if !becomes {
+        return None;
+    }
+    task.keywords
+        .become_user
+        .as_ref()
+        .map(|u| u.value.clone())
+        .or_else(|| context.become_user.clone())
+        .or_else(|| play.keywords.become_user.as_ref().map(|u| u.value.clone()))
+        .or_else(|| Some("root".to_string()))
+}
+
+/// The user the play's shell runs as: root when anything in the play escalates.
+fn play_become(play: &Play) -> Option<String> {
+    let play_level = task_flag(&play.keywords.become_).unwrap_or(false);
+    let anywhere = play_level
+        || crate::playbook::all_tasks(&play.tasks)
+            .iter()
+            .chain(crate::playbook::all_tasks(&play.pre_tasks).iter())
+            .chain(crate::playbook::all_tasks(&play.post_tasks).iter())
+            .any(|t| task_flag(&t.keywords.become_) == Some(true))
+        || play.roles_in_order().iter().any(|r| {
+            task_flag(&r.keywords.become_) == Some(true)
+                || crate::playbook::all_tasks(&r.tasks).iter().any(|t| task_flag(&t.keywords.become_) == Some(true))
+        });
+    anywhere.then(|| "root".to_string())
+}
+
+fn task_flag(flag: &Option<crate::playbook::Flag>) -> Option<bool> {
+    match flag.as_ref().map(|f| &f.value) {
+        Some(crate::playbook::Templated::Literal(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+/// Whether template text mentions `name` as a variable (a whole identifier).
+fn mentions(text: &str, name: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(at) = text[start..].find(name) {
+        let at = start + at;
+        let end = at + name.len();
+        let before = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+        let after = end >= bytes.len() || !(bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_');
+        if before && after {
+            return true;
+        }
+        start = end;
+    }
+    false
+}
+
+fn node_map(vars: &crate::playbook::Vars) -> VarMap {
+    vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()
+}
+
+fn strip_prefix(facts: &VarMap) -> serde_json::Map<String, Json> {
+    facts
+        .iter()
+        .map(|(k, v)| (k.strip_prefix("ansible_").unwrap_or(k).to_string(), v.clone()))
+        .collect()
+}
+
+/// A step's outcome as Ansible registers it.
+fn command_result(outcome: &StepOutcome) -> Json {
+    let stdout = String::from_utf8_lossy(&outcome.stdout).trim_end_matches('\n').to_string();
+    let stderr = String::from_utf8_lossy(&outcome.stderr).trim_end_matches('\n').to_string();
+    json!({
+        "changed": outcome.changed,
+        "rc": outcome.status,
+        "stdout": stdout,
+        "stdout_lines": stdout.lines().collect::<Vec<_>>(),
+        "stderr": stderr,
+        "stderr_lines": stderr.lines().collect::<Vec<_>>(),
+        "failed": outcome.status != 0,
+    })
+}
+
+fn failure_message(outcome: &StepOutcome) -> String {
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        format!("exit code {}", outcome.status)
+    } else {
+        format!("exit code {}: {stderr}", outcome.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_whole_identifiers_only() {
+        assert!(mentions("{{ result.stdout }}", "result"));
+        assert!(mentions("result is changed", "result"));
+        assert!(!mentions("{{ results }}", "result"));
+        assert!(!mentions("{{ my_result }}", "result"));
+    }
+}
