@@ -8,4 +8,6 @@ pub mod cli;
 pub mod error;
 pub mod inventory;
 pub mod lab;
+pub mod template;
+pub mod vars;
 pub mod yaml;
