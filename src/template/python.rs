@@ -15,7 +15,7 @@ pub(crate) fn format_output(out: &mut Output, _state: &State, value: &Value) -> 
     if value.is_undefined() {
         return Err(Error::from(ErrorKind::UndefinedError));
     }
-    let text = value_to_python_str(value)?;
+    let text = printed(value)?;
     out.write_str(&text)
         .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write output"))
 }
@@ -26,6 +26,14 @@ pub(crate) fn value_to_python_str(value: &Value) -> Result<String, Error> {
         return Ok(s.to_string());
     }
     Ok(json_to_python_str(&value_to_json(value)?))
+}
+
+/// What `{{ value }}` prints: like `str()`, except that Ansible 2.19 prints `none` as nothing.
+fn printed(value: &Value) -> Result<String, Error> {
+    if value.is_none() {
+        return Ok(String::new());
+    }
+    value_to_python_str(value)
 }
 
 /// A template value as JSON (maps keep their order).

@@ -61,7 +61,7 @@ fn single_expressions_keep_their_type() {
 fn python_printing_of_values() {
     assert_eq!(
         text("{{ true }} {{ none }} {{ items }} {{ conf }} {{ 1.0 }}"),
-        "True None ['b', 'a', 'b'] {'b': 1, 'a': {'x': 1}} 1.0"
+        "True  ['b', 'a', 'b'] {'b': 1, 'a': {'x': 1}} 1.0"
     );
 }
 
