@@ -51,6 +51,29 @@ pub enum Command {
         deploy inventory -i hosts --host web1\n  deploy inventory -i hosts --list --limit 'web:&prod'")]
     Inventory(InventoryArgs),
 
+    /// Show what a playbook would change on each host, with diffs; change nothing.
+    #[command(
+        after_help = "Examples:\n  deploy plan -i inventories/lab playbooks/site.yml\n  \
+        deploy plan -i hosts site.yml --limit web --tags nginx\n\n\
+        Exit codes: 0 nothing to change, 2 changes pending, 1 error."
+    )]
+    Plan(RunArgs),
+
+    /// Converge hosts: change what differs, run the notified handlers.
+    #[command(
+        after_help = "Examples:\n  deploy apply -i inventories/lab playbooks/site.yml\n  \
+        deploy apply -i hosts site.yml --limit 'web:&prod' -e app_version=2.1\n\n\
+        Exit codes: 0 success, 1 a host failed or was unreachable."
+    )]
+    Apply(RunArgs),
+
+    /// Detect drift from cron: silent when converged, one line per drifted resource otherwise.
+    #[command(
+        after_help = "Examples:\n  deploy check -i inventories/prod playbooks/site.yml\n\n\
+        Exit codes: 0 converged, 2 drift, 1 error (unreachable host, bad input)."
+    )]
+    Check(RunArgs),
+
     /// Disposable local test hosts: real systemd, sshd and apt, one network namespace each.
     #[command(subcommand)]
     Lab(crate::lab::LabCommand),
@@ -79,9 +102,60 @@ pub struct InventoryArgs {
     pub limit: Option<String>,
 }
 
+/// Flags shared by `plan`, `apply` and `check`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Inventory file, directory or executable script; repeat to combine several.
+    #[arg(short = 'i', long = "inventory", required = true, value_name = "INVENTORY")]
+    pub inventories: Vec<PathBuf>,
+
+    /// The playbook.
+    #[arg(value_name = "PLAYBOOK")]
+    pub playbook: PathBuf,
+
+    /// Only hosts matching this pattern (`web`, `web:&prod`, `@retry-file`).
+    #[arg(short, long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+
+    /// Only tasks with one of these tags (comma-separated, repeatable).
+    #[arg(short, long, value_name = "TAGS", value_delimiter = ',')]
+    pub tags: Vec<String>,
+
+    /// Skip tasks with one of these tags.
+    #[arg(long, value_name = "TAGS", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+
+    /// Extra variables: `k=v`, a JSON or YAML mapping, or `@file`; they override everything.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+
+    /// Hosts worked on in parallel.
+    #[arg(short, long, default_value_t = 50, value_name = "N")]
+    pub forks: usize,
+
+    /// Ask for the sudo password (read from the terminal, or the first line of stdin).
+    #[arg(short = 'K', long)]
+    pub ask_become_pass: bool,
+
+    /// Accept and record unknown SSH host keys (a changed key is always refused).
+    #[arg(long)]
+    pub ssh_accept_new: bool,
+
+    /// Seconds to wait for a host to answer before calling it unreachable.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub timeout: u64,
+
+    /// Run notified handlers even on hosts where a task failed.
+    #[arg(long)]
+    pub force_handlers: bool,
+}
+
 /// Runs the parsed command line; errors are printed by the caller.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Plan(args) => crate::engine::command(crate::engine::Mode::Plan, &args, cli.no_color),
+        Command::Apply(args) => crate::engine::command(crate::engine::Mode::Apply, &args, cli.no_color),
+        Command::Check(args) => crate::engine::command(crate::engine::Mode::Check, &args, cli.no_color),
         Command::Inventory(args) => crate::inventory::command(&args),
         Command::Lab(command) => crate::lab::run(command),
     }

@@ -1,11 +1,13 @@
 //! `deploy`: declarative, agentless deployment for Linux fleets.
 //!
 //! The data flows one way: inputs are loaded (`yaml`, `inventory`, `playbook`), resolved
-//! (`vars`, `template`), each host is probed, diffed, planned and applied, and the outcome is
-//! reported. `lab` brings up disposable hosts to test all of it against.
+//! (`vars`, `template`), each host is probed, diffed, planned and applied (`engine`, with
+//! `probe`, `resource`, `apply` and `transport`), and the outcome is reported (`plan`,
+//! `report`). `lab` brings up disposable hosts to test all of it against.
 
 pub mod apply;
 pub mod cli;
+pub mod engine;
 pub mod error;
 pub mod facts;
 pub mod inventory;
@@ -16,5 +18,7 @@ pub mod probe;
 pub mod report;
 pub mod resource;
 pub mod shell;
+pub mod template;
 pub mod transport;
+pub mod vars;
 pub mod yaml;

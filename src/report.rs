@@ -137,6 +137,67 @@ fn render_host(out: &mut String, plan: &HostPlan, style: Style) {
     }
 }
 
+/// `deploy check`: one line per drifted resource, nothing at all when converged.
+pub fn render_drift(plans: &[HostPlan]) -> String {
+    let mut out = String::new();
+    let mut sorted: Vec<&HostPlan> = plans.iter().collect();
+    sorted.sort_by(|a, b| a.host.cmp(&b.host));
+    for plan in sorted {
+        if let Some(error) = &plan.error {
+            let _ = writeln!(out, "{}: error: {error}", plan.host);
+            continue;
+        }
+        for step in plan.steps.iter().filter(|s| s.diff.action.is_change()) {
+            let attributes: Vec<String> = step.diff.attributes.iter().map(|a| a.describe()).collect();
+            let detail = if attributes.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", attributes.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "{}: {} {} {}{detail}  ({}, {})",
+                plan.host,
+                step.diff.action.sign(),
+                step.module,
+                step.target,
+                step.task,
+                step.location
+            );
+        }
+    }
+    out
+}
+
+/// The end of `deploy apply`: per host, what happened.
+pub fn render_recap(report: &crate::engine::RunReport) -> String {
+    use crate::engine::host::Status;
+    let mut out = String::from("\nRecap:\n");
+    for host in &report.hosts {
+        let state = if host.unreachable {
+            "unreachable".to_string()
+        } else if host.failed() {
+            "failed".to_string()
+        } else {
+            "ok".to_string()
+        };
+        let _ = writeln!(
+            out,
+            "  {:16} ok={} changed={} failed={} skipped={} not_run={}  {state}",
+            host.plan.host,
+            host.count(&Status::Ok),
+            host.count(&Status::Changed),
+            host.count(&Status::Failed),
+            host.count(&Status::Skipped),
+            host.count(&Status::NotRun),
+        );
+        if let Some(error) = &host.plan.error {
+            let _ = writeln!(out, "    {error}");
+        }
+    }
+    out
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""

@@ -380,6 +380,48 @@ fn count(haystack: &[u8], needle: &[u8]) -> usize {
     haystack.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
+/// Reads a password: from the terminal with echo off, or the first line of stdin when stdin is
+/// not a terminal (for scripts). It never appears on screen or in argv.
+pub fn read_password(prompt: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_string());
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .context("cannot open the terminal")?;
+    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
+    // SAFETY: tcgetattr/tcsetattr on an open terminal descriptor with a zeroed termios we own.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    unsafe {
+        if libc::tcgetattr(fd, &mut saved) != 0 {
+            bail!("cannot read the terminal's settings");
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        libc::tcsetattr(fd, libc::TCSANOW, &quiet);
+    }
+    let mut writer = &tty;
+    let _ = write!(writer, "{prompt}");
+    let _ = writer.flush();
+    let mut line = String::new();
+    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    // SAFETY: restores the settings saved above on the same descriptor.
+    unsafe {
+        libc::tcsetattr(fd, libc::TCSANOW, &saved);
+    }
+    let _ = writeln!(writer);
+    read.context("cannot read the password")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
 /// A random hex token from the kernel, for prompts and probe frames that output cannot forge
 /// by accident.
 pub fn random_token() -> String {

@@ -77,10 +77,10 @@ impl StageScript {
     /// The complete script: the steps, then removal of the stage's temporary files. It never
     /// exits the shell, so it can run inside a longer conversation.
     pub fn finish(mut self) -> FinishedStage {
-        self.frames.glue("rm -f \"$deploy_o\" \"$deploy_e\" \"$deploy_c\"");
+        self.frames
+            .glue("rm -f \"$deploy_o\" \"$deploy_e\" \"$deploy_c\"");
         FinishedStage(self)
     }
-
 }
 
 /// A stage ready to send.

@@ -156,7 +156,11 @@ impl HostRunner {
             if let Ok(out) = shell.finish().await {
                 if out.status != 0 && !self.report.failed() {
                     let stderr = String::from_utf8_lossy(&out.stderr);
-                    self.report.plan.error = Some(format!("the remote shell ended with {}: {}", out.status, stderr.trim()));
+                    self.report.plan.error = Some(format!(
+                        "the remote shell ended with {}: {}",
+                        out.status,
+                        stderr.trim()
+                    ));
                 }
             }
         }
@@ -229,7 +233,11 @@ impl HostRunner {
             }
             let become_ = become_user.as_ref().map(|user| Become {
                 user: user.clone(),
-                password: run.options.become_password.clone().or_else(|| self.target_become_password(run)),
+                password: run
+                    .options
+                    .become_password
+                    .clone()
+                    .or_else(|| self.target_become_password(run)),
             });
             let connection = self.connection.as_ref().expect("connected above");
             let mut shell = connection.open_shell(become_.as_ref()).await?;
@@ -256,7 +264,9 @@ impl HostRunner {
         self.shell().send(&text).await?;
         let mut out = self.shell().read_through_line(&sync).await?;
         out.truncate(out.len() - sync.len() - 1);
-        probe.parse(&out).with_context(|| format!("{}: cannot read what the host answered", self.name))
+        probe
+            .parse(&out)
+            .with_context(|| format!("{}: cannot read what the host answered", self.name))
     }
 
     async fn gather_facts(&mut self) -> Result<()> {
@@ -268,7 +278,13 @@ impl HostRunner {
         Ok(())
     }
 
-    fn base_stack(&self, run: &RunShared, play: &Play, play_hosts: &[String], gather: bool) -> Result<VarStack> {
+    fn base_stack(
+        &self,
+        run: &RunShared,
+        play: &Play,
+        play_hosts: &[String],
+        gather: bool,
+    ) -> Result<VarStack> {
         let mut stack = VarStack::new();
         stack.push(Layer::Inventory, run.host_vars(&self.name)?);
         stack.push(Layer::PlayVars, node_map(&play.vars));
@@ -288,7 +304,10 @@ impl HostRunner {
         magic.insert("play_hosts".into(), json!(play_hosts));
         magic.insert("ansible_play_hosts".into(), json!(play_hosts));
         magic.insert("ansible_play_batch".into(), json!(play_hosts));
-        magic.insert("ansible_check_mode".into(), json!(run.options.mode != Mode::Apply));
+        magic.insert(
+            "ansible_check_mode".into(),
+            json!(run.options.mode != Mode::Apply),
+        );
         stack.push(Layer::Magic, magic);
         stack.set_hostvars(Arc::clone(&run.hostvars));
         Ok(stack)
@@ -309,7 +328,8 @@ impl HostRunner {
             for item in items {
                 match item {
                     Item::Task(task, context) => {
-                        self.run_task(run, play, base, task, context, queue, pending, notified).await?;
+                        self.run_task(run, play, base, task, context, queue, pending, notified)
+                            .await?;
                     }
                     Item::Include(include, context) => {
                         let stack = self.task_stack(base, context, &BTreeMap::new());
@@ -318,7 +338,9 @@ impl HostRunner {
                             continue;
                         }
                         let file = run.templar.render_str(&include.file.value, &stack, &origin)?;
-                        let file = file.as_str().context("include_tasks: the file name is not a string")?;
+                        let file = file
+                            .as_str()
+                            .context("include_tasks: the file name is not a string")?;
                         let base_dir = include
                             .pos
                             .path
@@ -335,10 +357,17 @@ impl HostRunner {
                         let mut inner = Vec::new();
                         walk::flatten(leaked, context, &mut inner);
                         let inner: &'p [Item<'p>] = Box::leak(inner.into_boxed_slice());
-                        self.run_items(run, play, base, inner, queue, pending, notified).await?;
+                        self.run_items(run, play, base, inner, queue, pending, notified)
+                            .await?;
                     }
-                    Item::Rescued { block, rescue, always } => {
-                        let attempt = self.run_items(run, play, base, block, queue, pending, notified).await;
+                    Item::Rescued {
+                        block,
+                        rescue,
+                        always,
+                    } => {
+                        let attempt = self
+                            .run_items(run, play, base, block, queue, pending, notified)
+                            .await;
                         let attempt = match attempt {
                             Ok(()) => self.flush(run, queue, pending, notified).await,
                             Err(e) => Err(e),
@@ -347,10 +376,13 @@ impl HostRunner {
                             if self.connection.is_none() {
                                 return Err(err);
                             }
-                            self.host_facts.insert("ansible_failed_result".into(), json!({"msg": format!("{err:#}")}));
-                            self.run_items(run, play, base, rescue, queue, pending, notified).await?;
+                            self.host_facts
+                                .insert("ansible_failed_result".into(), json!({"msg": format!("{err:#}")}));
+                            self.run_items(run, play, base, rescue, queue, pending, notified)
+                                .await?;
                         }
-                        self.run_items(run, play, base, always, queue, pending, notified).await?;
+                        self.run_items(run, play, base, always, queue, pending, notified)
+                            .await?;
                     }
                 }
             }
@@ -372,7 +404,16 @@ impl HostRunner {
             stack.push(*layer, Arc::clone(vars));
         }
         if !task_vars.is_empty() {
-            stack.push(Layer::TaskVars, task_vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<VarMap>());
+            stack.push(
+                Layer::TaskVars,
+                task_vars
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<VarMap>(),
+            );
+        }
+        for (name, value) in &self.host_facts {
+            stack.set(Layer::Facts, name, value.clone());
         }
         for (name, value) in &self.registered {
             if let Registered::Known(value) = value {
@@ -390,9 +431,19 @@ impl HostRunner {
         stack: &VarStack,
         origin: &Origin,
     ) -> Result<bool> {
-        for (condition, pos) in inherited.iter().map(|(c, p)| (c.as_str(), p)).chain(own.iter().map(|w| (w.value.as_str(), &w.pos))) {
-            let origin = Origin { pos: pos.clone(), task: origin.task.clone() };
-            if !run.templar.eval_condition(&Json::String(condition.to_string()), stack, &origin)? {
+        for (condition, pos) in inherited
+            .iter()
+            .map(|(c, p)| (c.as_str(), p))
+            .chain(own.iter().map(|w| (w.value.as_str(), &w.pos)))
+        {
+            let origin = Origin {
+                pos: pos.clone(),
+                task: origin.task.clone(),
+            };
+            if !run
+                .templar
+                .eval_condition(&Json::String(condition.to_string()), stack, &origin)?
+            {
                 return Ok(false);
             }
         }
@@ -432,23 +483,41 @@ impl HostRunner {
         // A task reading a registered result first needs that result: probe what is queued,
         // and when applying, apply what is pending (one more round, same exec).
         let dependencies = self.registered_dependencies(task, context);
-        if dependencies.iter().any(|d| queue.iter().any(|q| q.meta.register.as_deref() == Some(d.as_str()))) {
+        if dependencies.iter().any(|d| {
+            queue
+                .iter()
+                .any(|q| q.meta.register.as_deref() == Some(d.as_str()))
+        }) {
             self.probe_queue(run, queue, pending).await?;
         }
-        let unknown = dependencies.iter().any(|d| matches!(self.registered.get(d), Some(Registered::Pending)));
+        let unknown = dependencies
+            .iter()
+            .any(|d| matches!(self.registered.get(d), Some(Registered::Pending)));
         if unknown {
             if run.options.mode == Mode::Apply {
                 self.flush(run, queue, pending, notified).await?;
             } else {
-                let display = self.display(run, task, context, "(known after apply)".to_string(), Diff::new(Action::Unknown));
+                let display = self.display(
+                    run,
+                    task,
+                    context,
+                    "(known after apply)".to_string(),
+                    Diff::new(Action::Unknown),
+                );
                 self.report.plan.steps.push(display);
                 if let Some(register) = &task.register {
-                    self.registered.insert(register.value.clone(), Registered::Pending);
+                    self.registered
+                        .insert(register.value.clone(), Registered::Pending);
                 }
                 return Ok(());
             }
         }
-        let task_vars: BTreeMap<String, Json> = task.keywords.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
+        let task_vars: BTreeMap<String, Json> = task
+            .keywords
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_value()))
+            .collect();
         let stack = self.task_stack(base, context, &task_vars);
         let origin = self.origin(task);
         // Block and role conditions first; the task's own `when` is evaluated per loop item.
@@ -459,7 +528,9 @@ impl HostRunner {
         let items = match &task.loop_ {
             None => vec![None],
             Some(l) => {
-                let rendered = run.templar.render_value(&l.items.to_value(), &stack, &Origin::new(l.pos.clone()))?;
+                let rendered =
+                    run.templar
+                        .render_value(&l.items.to_value(), &stack, &Origin::new(l.pos.clone()))?;
                 match rendered {
                     Json::Array(items) => items.into_iter().map(Some).collect(),
                     Json::Object(map) if l.kind == crate::playbook::LoopKind::Dict => map
@@ -486,19 +557,27 @@ impl HostRunner {
                 }
             }
             if !self.conditions_hold(run, &[], &task.keywords.when, &item_stack, &origin)? {
-                results.push(json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}));
+                results.push(
+                    json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}),
+                );
                 if !looped {
                     self.skip(run, task, context);
                 }
                 continue;
             }
             let label = match (&item, task.loop_.as_ref().and_then(|l| l.label.as_ref())) {
-                (Some(_), Some(label)) => Some(run.templar.render_value(&label.to_value(), &item_stack, &origin)?),
+                (Some(_), Some(label)) => Some(run.templar.render_value(
+                    &label.to_value(),
+                    &item_stack,
+                    &origin,
+                )?),
                 (Some(item), None) => Some(item.clone()),
                 (None, _) => None,
             };
             let result = self
-                .run_task_item(run, play, task, context, item_stack, label, queue, pending, notified)
+                .run_task_item(
+                    run, play, task, context, item_stack, label, queue, pending, notified,
+                )
                 .await?;
             results.push(result);
         }
@@ -507,7 +586,9 @@ impl HostRunner {
                 if results.iter().any(|r| r.is_null()) {
                     Registered::Pending
                 } else {
-                    Registered::Known(json!({"results": results, "changed": results.iter().any(|r| r["changed"] == json!(true)), "skipped": false}))
+                    Registered::Known(
+                        json!({"results": results, "changed": results.iter().any(|r| r["changed"] == json!(true)), "skipped": false}),
+                    )
                 }
             } else {
                 match results.pop() {
@@ -542,11 +623,21 @@ impl HostRunner {
         self.report.plan.steps.push(display);
     }
 
-    fn display(&self, run: &RunShared, task: &Task, context: &Context, target: String, diff: Diff) -> PlannedStep {
+    fn display(
+        &self,
+        run: &RunShared,
+        task: &Task,
+        context: &Context,
+        target: String,
+        diff: Diff,
+    ) -> PlannedStep {
         let location = format!("{}:{}", run.relative(&task.pos.path), task.pos.line);
         PlannedStep {
             module: task.module.name.to_string(),
-            task: task.name.as_ref().map_or_else(|| task.module.name.to_string(), |n| n.value.clone()),
+            task: task
+                .name
+                .as_ref()
+                .map_or_else(|| task.module.name.to_string(), |n| n.value.clone()),
             target,
             location,
             role: context.role.as_ref().map(|r| r.name.clone()),
@@ -571,25 +662,48 @@ impl HostRunner {
         notified: &mut Vec<(String, String)>,
     ) -> Result<Json> {
         let origin = self.origin(task);
-        let params: Json = Json::Object(task.params.iter().map(|(k, p)| (k.clone(), p.value.clone())).collect());
+        let params: Json = Json::Object(
+            task.params
+                .iter()
+                .map(|(k, p)| (k.clone(), p.value.clone()))
+                .collect(),
+        );
         let rendered = run.templar.render_value(&params, &stack, &origin)?;
         let Json::Object(rendered) = rendered else {
             bail!("{}: parameters did not render to a mapping", task.pos);
         };
         let values: IndexMap<String, Json> = rendered.into_iter().collect();
-        let no_log = task_flag(&task.keywords.no_log).or(context.no_log).unwrap_or(false);
+        let no_log = task_flag(&task.keywords.no_log)
+            .or(context.no_log)
+            .unwrap_or(false);
         match task.module.kind {
             ModuleKind::Control => {
-                return self.run_control(run, play, task, context, &values, &stack, pending, queue, notified).await;
+                return self
+                    .run_control(
+                        run, play, task, context, &values, &stack, pending, queue, notified,
+                    )
+                    .await;
             }
             ModuleKind::Resource | ModuleKind::Command => {}
         }
         let build = task.module.build.ok_or_else(|| {
-            anyhow!("{}: module `{}` is not implemented by the engine yet", task.pos, task.module.name)
+            anyhow!(
+                "{}: module `{}` is not implemented by the engine yet",
+                task.pos,
+                task.module.name
+            )
         })?;
         let args = Args::new(task.module, &values);
-        let build_context = TaskFiles { run, task, context, stack: &stack, origin: &origin, facts: &self.facts };
-        let step = build(&args, &build_context).map_err(|e| crate::error::located(&task.pos, format!("{e:#}")))?;
+        let build_context = TaskFiles {
+            run,
+            task,
+            context,
+            stack: &stack,
+            origin: &origin,
+            facts: &self.facts,
+        };
+        let step =
+            build(&args, &build_context).map_err(|e| crate::error::located(&task.pos, format!("{e:#}")))?;
         let mut target = step.target();
         if let Some(label) = &label {
             if task.loop_.as_ref().is_some_and(|l| l.label.is_some()) {
@@ -599,8 +713,16 @@ impl HostRunner {
         let become_user = effective_become_user(play, task, context);
         self.next_id += 1;
         let id = format!("s{}", self.next_id);
-        let changed_when: Vec<(String, Pos)> = task.changed_when.iter().map(|c| (c.value.clone(), c.pos.clone())).collect();
-        let failed_when: Vec<(String, Pos)> = task.failed_when.iter().map(|c| (c.value.clone(), c.pos.clone())).collect();
+        let changed_when: Vec<(String, Pos)> = task
+            .changed_when
+            .iter()
+            .map(|c| (c.value.clone(), c.pos.clone()))
+            .collect();
+        let failed_when: Vec<(String, Pos)> = task
+            .failed_when
+            .iter()
+            .map(|c| (c.value.clone(), c.pos.clone()))
+            .collect();
         let mut display = self.display(run, task, context, target, Diff::converged());
         if no_log {
             display.task = format!("{} (no_log)", display.task);
@@ -615,7 +737,9 @@ impl HostRunner {
             notify: task.notify.iter().map(|n| n.value.clone()).collect(),
             changed_when,
             failed_when,
-            ignore_errors: task_flag(&task.keywords.ignore_errors).or(context.ignore_errors).unwrap_or(false),
+            ignore_errors: task_flag(&task.keywords.ignore_errors)
+                .or(context.ignore_errors)
+                .unwrap_or(false),
             stack,
             origin,
         };
@@ -623,11 +747,22 @@ impl HostRunner {
             // A query: run it now, inside the probe, so that what reads its output plans exactly.
             return self.run_query(run, step, become_user, meta).await;
         }
-        queue.push(Unprobed { id, step, become_user, meta });
+        queue.push(Unprobed {
+            id,
+            step,
+            become_user,
+            meta,
+        });
         Ok(Json::Null)
     }
 
-    async fn run_query(&mut self, run: &RunShared, step: Box<dyn Step>, become_user: Option<String>, mut meta: Pending) -> Result<Json> {
+    async fn run_query(
+        &mut self,
+        run: &RunShared,
+        step: Box<dyn Step>,
+        become_user: Option<String>,
+        mut meta: Pending,
+    ) -> Result<Json> {
         let mut probe = ProbeScript::new(&self.token);
         let snippet = as_user(step.probe(), become_user.as_deref(), &self.token, false);
         probe.section(&meta.id, &snippet);
@@ -651,7 +786,10 @@ impl HostRunner {
         Ok(result)
     }
 
-    async fn stage_round(&mut self, stage: crate::apply::FinishedStage) -> Result<BTreeMap<String, StepOutcome>> {
+    async fn stage_round(
+        &mut self,
+        stage: crate::apply::FinishedStage,
+    ) -> Result<BTreeMap<String, StepOutcome>> {
         self.rounds += 1;
         let sync = format!("@@{}-sync {}", self.token, self.rounds);
         let mut text = stage.script().as_str().to_string();
@@ -663,18 +801,33 @@ impl HostRunner {
     }
 
     /// Probes the queued steps in one round, and turns each into a planned step.
-    async fn probe_queue(&mut self, run: &RunShared, queue: &mut Vec<Unprobed>, pending: &mut Vec<Pending>) -> Result<()> {
+    async fn probe_queue(
+        &mut self,
+        run: &RunShared,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+    ) -> Result<()> {
         if queue.is_empty() {
             return Ok(());
         }
         let mut probe = ProbeScript::new(&self.token);
         for unprobed in queue.iter() {
-            let snippet = as_user(unprobed.step.probe(), unprobed.become_user.as_deref(), &self.token, false);
+            let snippet = as_user(
+                unprobed.step.probe(),
+                unprobed.become_user.as_deref(),
+                &self.token,
+                false,
+            );
             probe.section(&unprobed.id, &snippet);
         }
         let sections = self.round(probe).await?;
         for unprobed in queue.drain(..) {
-            let Unprobed { id, step, become_user, mut meta } = unprobed;
+            let Unprobed {
+                id,
+                step,
+                become_user,
+                mut meta,
+            } = unprobed;
             let section = &sections[&id];
             let (mut diff, script) = step
                 .plan(section)
@@ -741,26 +894,42 @@ impl HostRunner {
                 any = true;
             }
         }
-        let outcomes = if any { self.stage_round(stage.finish()).await? } else { BTreeMap::new() };
+        let outcomes = if any {
+            self.stage_round(stage.finish()).await?
+        } else {
+            BTreeMap::new()
+        };
         let mut failure = None;
         for step in pending.drain(..) {
             if failure.is_some() {
-                self.report.results.push(StepResult { step: step.display, status: Status::NotRun, message: None });
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::NotRun,
+                    message: None,
+                });
                 continue;
             }
             let Some(outcome) = outcomes.get(&step.id) else {
                 // Converged: nothing was sent for it.
                 if let Some(register) = &step.register {
-                    self.registered.insert(register.clone(), Registered::Known(json!({"changed": false, "failed": false})));
+                    self.registered.insert(
+                        register.clone(),
+                        Registered::Known(json!({"changed": false, "failed": false})),
+                    );
                 }
-                self.report.results.push(StepResult { step: step.display, status: Status::Ok, message: None });
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::Ok,
+                    message: None,
+                });
                 continue;
             };
             let mut result = command_result(outcome);
             let failed = self.judge(run, &step, &mut result, outcome)?;
             let changed = result["changed"] == json!(true);
             if let Some(register) = &step.register {
-                self.registered.insert(register.clone(), Registered::Known(result.clone()));
+                self.registered
+                    .insert(register.clone(), Registered::Known(result.clone()));
             }
             let status = if failed {
                 Status::Failed
@@ -777,9 +946,18 @@ impl HostRunner {
             run.reporter.step_done(&self.name, &step.display, &status);
             let message = failed.then(|| failure_message(outcome));
             if failed && !step.ignore_errors {
-                failure = Some(format!("{} ({}): {}", step.display.task, step.display.location, failure_message(outcome)));
+                failure = Some(format!(
+                    "{} ({}): {}",
+                    step.display.task,
+                    step.display.location,
+                    failure_message(outcome)
+                ));
             }
-            self.report.results.push(StepResult { step: step.display, status, message });
+            self.report.results.push(StepResult {
+                step: step.display,
+                status,
+                message,
+            });
         }
         match failure {
             Some(message) => Err(anyhow!(message)),
@@ -788,7 +966,13 @@ impl HostRunner {
     }
 
     /// Applies `changed_when` and `failed_when`; returns whether the step failed.
-    fn judge(&self, run: &RunShared, step: &Pending, result: &mut Json, outcome: &StepOutcome) -> Result<bool> {
+    fn judge(
+        &self,
+        run: &RunShared,
+        step: &Pending,
+        result: &mut Json,
+        outcome: &StepOutcome,
+    ) -> Result<bool> {
         let mut stack = step.stack.clone();
         if let Some(register) = &step.register {
             stack.set(Layer::Facts, register, result.clone());
@@ -798,8 +982,14 @@ impl HostRunner {
         if !step.failed_when.is_empty() {
             failed = true;
             for (condition, pos) in &step.failed_when {
-                let origin = Origin { pos: pos.clone(), task: step.origin.task.clone() };
-                if !run.templar.eval_condition(&Json::String(condition.clone()), &stack, &origin)? {
+                let origin = Origin {
+                    pos: pos.clone(),
+                    task: step.origin.task.clone(),
+                };
+                if !run
+                    .templar
+                    .eval_condition(&Json::String(condition.clone()), &stack, &origin)?
+                {
                     failed = false;
                 }
             }
@@ -807,8 +997,14 @@ impl HostRunner {
         if !step.changed_when.is_empty() {
             let mut changed = true;
             for (condition, pos) in &step.changed_when {
-                let origin = Origin { pos: pos.clone(), task: step.origin.task.clone() };
-                if !run.templar.eval_condition(&Json::String(condition.clone()), &stack, &origin)? {
+                let origin = Origin {
+                    pos: pos.clone(),
+                    task: step.origin.task.clone(),
+                };
+                if !run
+                    .templar
+                    .eval_condition(&Json::String(condition.clone()), &stack, &origin)?
+                {
                     changed = false;
                 }
             }
@@ -881,7 +1077,10 @@ impl HostRunner {
                 Ok(json!({"changed": false, "msg": "All assertions passed"}))
             }
             "fail" => {
-                let message = values.get("msg").and_then(Json::as_str).unwrap_or("Failed as requested from task");
+                let message = values
+                    .get("msg")
+                    .and_then(Json::as_str)
+                    .unwrap_or("Failed as requested from task");
                 bail!("{}: {message}", task.pos)
             }
             "meta" => {
@@ -900,52 +1099,83 @@ impl HostRunner {
         }
     }
 
-    /// Runs the handlers notified so far, in the order they are defined, each once.
-    async fn run_handlers(&mut self, run: &RunShared, play: &Play, base: &VarStack, notified: &mut Vec<(String, String)>) -> Result<()> {
-        if notified.is_empty() {
-            return Ok(());
-        }
-        let handlers = play.all_handlers();
-        let mut chosen: Vec<(&Task, Vec<String>)> = Vec::new();
-        for handler in &handlers {
-            let name = handler.name.as_ref().map(|n| n.value.as_str());
-            let topics: BTreeSet<&str> = handler.listen.iter().map(|l| l.value.as_str()).chain(name).collect();
-            let by: Vec<String> = notified
-                .iter()
-                .filter(|(topic, _)| topics.contains(topic.as_str()))
-                .map(|(_, by)| by.clone())
-                .collect();
-            if !by.is_empty() {
-                chosen.push((handler, by));
+    /// Runs the handlers notified so far, in the order they are defined, each once. (Boxed:
+    /// handlers are tasks, and a task may flush handlers.)
+    fn run_handlers<'a>(
+        &'a mut self,
+        run: &'a RunShared,
+        play: &'a Play,
+        base: &'a VarStack,
+        notified: &'a mut Vec<(String, String)>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
+        Box::pin(async move {
+            if notified.is_empty() {
+                return Ok(());
             }
-        }
-        for (topic, by) in notified.iter() {
-            let known = handlers.iter().any(|h| {
-                h.name.as_ref().is_some_and(|n| &n.value == topic) || h.listen.iter().any(|l| &l.value == topic)
-            });
-            if !known {
-                bail!("the task \"{by}\" notifies the handler \"{topic}\", which does not exist");
+            let handlers = play.all_handlers();
+            let mut chosen: Vec<(&Task, Vec<String>)> = Vec::new();
+            for handler in &handlers {
+                let name = handler.name.as_ref().map(|n| n.value.as_str());
+                let topics: BTreeSet<&str> = handler
+                    .listen
+                    .iter()
+                    .map(|l| l.value.as_str())
+                    .chain(name)
+                    .collect();
+                let by: Vec<String> = notified
+                    .iter()
+                    .filter(|(topic, _)| topics.contains(topic.as_str()))
+                    .map(|(_, by)| by.clone())
+                    .collect();
+                if !by.is_empty() {
+                    chosen.push((handler, by));
+                }
             }
-        }
-        notified.clear();
-        if run.options.mode != Mode::Apply {
-            for (handler, by) in chosen {
-                let name = handler.name.as_ref().map_or_else(|| handler.module.name.to_string(), |n| n.value.clone());
-                let mut unique = by.clone();
-                unique.dedup();
-                self.report.plan.handlers.push(PlannedHandler { name, notified_by: unique });
+            for (topic, by) in notified.iter() {
+                let known = handlers.iter().any(|h| {
+                    h.name.as_ref().is_some_and(|n| &n.value == topic)
+                        || h.listen.iter().any(|l| &l.value == topic)
+                });
+                if !known {
+                    bail!("the task \"{by}\" notifies the handler \"{topic}\", which does not exist");
+                }
             }
-            return Ok(());
-        }
-        let mut queue = Vec::new();
-        let mut pending = Vec::new();
-        let mut more = Vec::new();
-        for (handler, _) in chosen {
-            let context = Context::default();
-            self.run_task(run, play, base, handler, &context, &mut queue, &mut pending, &mut more).await?;
-        }
-        self.flush(run, &mut queue, &mut pending, &mut more).await?;
-        Ok(())
+            notified.clear();
+            if run.options.mode != Mode::Apply {
+                for (handler, by) in chosen {
+                    let name = handler
+                        .name
+                        .as_ref()
+                        .map_or_else(|| handler.module.name.to_string(), |n| n.value.clone());
+                    let mut unique = by.clone();
+                    unique.dedup();
+                    self.report.plan.handlers.push(PlannedHandler {
+                        name,
+                        notified_by: unique,
+                    });
+                }
+                return Ok(());
+            }
+            let mut queue = Vec::new();
+            let mut pending = Vec::new();
+            let mut more = Vec::new();
+            for (handler, _) in chosen {
+                let context = Context::default();
+                self.run_task(
+                    run,
+                    play,
+                    base,
+                    handler,
+                    &context,
+                    &mut queue,
+                    &mut pending,
+                    &mut more,
+                )
+                .await?;
+            }
+            self.flush(run, &mut queue, &mut pending, &mut more).await?;
+            Ok(())
+        })
     }
 }
 
@@ -977,11 +1207,16 @@ impl TaskFiles<'_> {
         }
         candidates.push(self.run.playbook_dir.join(subdir).join(src));
         candidates.push(self.run.playbook_dir.join(src));
-        candidates
-            .iter()
-            .find(|c| c.is_file())
-            .cloned()
-            .ok_or_else(|| anyhow!("`{src}` not found in {}", candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")))
+        candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
+            anyhow!(
+                "`{src}` not found in {}",
+                candidates
+                    .iter()
+                    .map(|c| c.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
     }
 }
 
@@ -996,7 +1231,11 @@ impl BuildContext for TaskFiles<'_> {
         let mut stack = self.stack.clone();
         let dir = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
         stack.set(Layer::Magic, "template_path", json!(path.display().to_string()));
-        stack.set(Layer::Magic, "template_fullpath", json!(path.display().to_string()));
+        stack.set(
+            Layer::Magic,
+            "template_fullpath",
+            json!(path.display().to_string()),
+        );
         stack.set(Layer::Magic, "template_dir", json!(dir));
         self.run.templar.render_file(&path, &stack, self.origin)
     }
@@ -1012,7 +1251,10 @@ fn as_user(script: Script, user: Option<&str>, token: &str, with_prelude: bool) 
     let Some(user) = user.filter(|u| *u != "root") else {
         return script;
     };
-    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric()), "tokens are alphanumeric");
+    assert!(
+        token.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "tokens are alphanumeric"
+    );
     let mut wrapped = Script::new();
     wrapped.line("cd / && runuser -u {} -- sh -s <<'DEPLOY_EOF_{}'", &[user, token]);
     if with_prelude {
@@ -1024,7 +1266,10 @@ fn as_user(script: Script, user: Option<&str>, token: &str, with_prelude: bool) 
 }
 
 fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<String> {
-    let becomes = task_flag(&task.keywords.become_).or(context.become_).or(task_flag(&play.keywords.become_)).unwrap_or(false);
+    let becomes = task_flag(&task.keywords.become_)
+        .or(context.become_)
+        .or(task_flag(&play.keywords.become_))
+        .unwrap_or(false);
     if !becomes {
         return None;
     }
@@ -1048,7 +1293,9 @@ fn play_become(play: &Play) -> Option<String> {
             .any(|t| task_flag(&t.keywords.become_) == Some(true))
         || play.roles_in_order().iter().any(|r| {
             task_flag(&r.keywords.become_) == Some(true)
-                || crate::playbook::all_tasks(&r.tasks).iter().any(|t| task_flag(&t.keywords.become_) == Some(true))
+                || crate::playbook::all_tasks(&r.tasks)
+                    .iter()
+                    .any(|t| task_flag(&t.keywords.become_) == Some(true))
         });
     anywhere.then(|| "root".to_string())
 }
@@ -1090,8 +1337,12 @@ fn strip_prefix(facts: &VarMap) -> serde_json::Map<String, Json> {
 
 /// A step's outcome as Ansible registers it.
 fn command_result(outcome: &StepOutcome) -> Json {
-    let stdout = String::from_utf8_lossy(&outcome.stdout).trim_end_matches('\n').to_string();
-    let stderr = String::from_utf8_lossy(&outcome.stderr).trim_end_matches('\n').to_string();
+    let stdout = String::from_utf8_lossy(&outcome.stdout)
+        .trim_end_matches('\n')
+        .to_string();
+    let stderr = String::from_utf8_lossy(&outcome.stderr)
+        .trim_end_matches('\n')
+        .to_string();
     json!({
         "changed": outcome.changed,
         "rc": outcome.status,

@@ -113,7 +113,11 @@ impl Context {
             self.when.push((when.value.clone(), when.pos.clone()));
         }
         if !keywords.vars.is_empty() {
-            let map: VarMap = keywords.vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect();
+            let map: VarMap = keywords
+                .vars
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect();
             self.vars.push((Layer::BlockVars, Arc::new(map)));
         }
         if let Some(flag) = literal(&keywords.become_) {

@@ -1,0 +1,481 @@
+//! Running a playbook over an inventory: plan, check or apply.
+//!
+//! For each play in order, the play's hosts are split into batches (`serial`), and each
+//! batch's hosts run in parallel (at most `--forks` at once), each through its own
+//! [`host::HostRunner`]. A host that fails or cannot be reached is recorded and skipped by the
+//! later plays; it never stops the others.
+
+pub mod host;
+pub mod walk;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use indexmap::IndexMap;
+use serde_json::{json, Value as Json};
+
+use crate::engine::host::{HostReport, HostRunner, Status};
+use crate::inventory::Inventory;
+use crate::plan::PlannedStep;
+use crate::playbook::{Batch, LoadOptions, Playbook, Task};
+use crate::template::{Origin, Templar};
+use crate::transport::{split_args, Secret, Target};
+use crate::vars::{HostVarsSource, Layer, VarMap, VarStack};
+
+/// What a run does to hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Show what would change.
+    Plan,
+    /// Like plan, reported as drift (for cron).
+    Check,
+    /// Change the hosts.
+    Apply,
+}
+
+/// Everything a run needs from the command line.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub mode: Mode,
+    pub inventories: Vec<PathBuf>,
+    pub playbook: PathBuf,
+    pub limit: Option<String>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub extra_vars: Vec<String>,
+    pub forks: usize,
+    pub become_password: Option<Secret>,
+    pub accept_new_host_keys: bool,
+    pub connect_timeout: Duration,
+    pub force_handlers: bool,
+}
+
+/// The outcome of a run: one report per host, in inventory order.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RunReport {
+    pub hosts: Vec<HostReport>,
+}
+
+impl RunReport {
+    /// The exit code DESIGN.md §2 gives this outcome.
+    pub fn exit_code(&self, mode: Mode) -> u8 {
+        use crate::cli::exit;
+        if self.hosts.iter().any(HostReport::failed) {
+            return exit::ERROR;
+        }
+        match mode {
+            Mode::Apply => exit::OK,
+            Mode::Plan | Mode::Check => {
+                if self.hosts.iter().any(|h| h.plan.changes() > 0) {
+                    exit::CHANGES
+                } else {
+                    exit::OK
+                }
+            }
+        }
+    }
+}
+
+/// Prints progress while applying: plain lines on stderr, readable in a log.
+#[derive(Debug, Default)]
+pub struct Reporter {
+    pub quiet: bool,
+}
+
+impl Reporter {
+    pub fn step_done(&self, host: &str, step: &PlannedStep, status: &Status) {
+        if self.quiet {
+            return;
+        }
+        let word = match status {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
+            Status::NotRun => "not run",
+        };
+        eprintln!(
+            "{host}: {word:8} {} {}  ({})",
+            step.module, step.target, step.task
+        );
+    }
+
+    pub fn debug(&self, host: &str, message: &Json) {
+        if !self.quiet {
+            let text = message
+                .as_str()
+                .map_or_else(|| message.to_string(), str::to_string);
+            eprintln!("{host}: debug    {text}");
+        }
+    }
+}
+
+/// What every host of a run shares.
+pub struct RunShared {
+    pub options: RunOptions,
+    pub inventory: Arc<Inventory>,
+    pub templar: Templar,
+    pub extra_vars: VarMap,
+    pub playbook_dir: PathBuf,
+    pub project_root: PathBuf,
+    pub load_options: LoadOptions,
+    pub hostvars: Arc<dyn HostVarsSource>,
+    pub become_passwords: HashMap<String, Secret>,
+    pub reporter: Reporter,
+    facts: Arc<Mutex<HashMap<String, VarMap>>>,
+}
+
+impl RunShared {
+    /// A host's inventory variables, group_vars and host_vars included.
+    pub fn host_vars(&self, host: &str) -> Result<VarMap> {
+        self.inventory.host_vars(host, Some(&self.playbook_dir))
+    }
+
+    /// `inventory_hostname`, `groups`, `group_names`, `playbook_dir`, `omit`.
+    pub fn magic_vars(&self, host: &str) -> VarMap {
+        magic_vars(&self.inventory, host, &self.playbook_dir)
+    }
+
+    /// Whether `--tags`/`--skip-tags` select this task.
+    pub fn tags_match(&self, task: &Task) -> bool {
+        let tags: Vec<&str> = task.keywords.tags.iter().map(|t| t.value.as_str()).collect();
+        if self
+            .options
+            .skip_tags
+            .iter()
+            .any(|s| tags.contains(&s.as_str()) || s == "all")
+        {
+            return false;
+        }
+        if self.options.tags.is_empty() || self.options.tags.iter().any(|t| t == "all") {
+            return !tags.contains(&"never");
+        }
+        tags.contains(&"always") || self.options.tags.iter().any(|t| tags.contains(&t.as_str()))
+    }
+
+    /// A path relative to the project, for plans.
+    pub fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.project_root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
+
+fn magic_vars(inventory: &Inventory, host: &str, playbook_dir: &Path) -> VarMap {
+    let mut magic = VarMap::new();
+    magic.insert("inventory_hostname".into(), json!(host));
+    magic.insert(
+        "inventory_hostname_short".into(),
+        json!(host.split('.').next().unwrap_or(host)),
+    );
+    magic.insert("group_names".into(), json!(inventory.group_names(host)));
+    magic.insert("groups".into(), json!(inventory.groups_map()));
+    magic.insert("playbook_dir".into(), json!(playbook_dir.display().to_string()));
+    magic.insert("omit".into(), json!(crate::vars::OMIT_PLACEHOLDER));
+    magic
+}
+
+/// `hostvars`: every host's inventory variables and gathered facts, templated on access.
+#[derive(Debug)]
+struct RunHostVars {
+    inventory: Arc<Inventory>,
+    playbook_dir: PathBuf,
+    extra_vars: VarMap,
+    facts: Arc<Mutex<HashMap<String, VarMap>>>,
+}
+
+impl HostVarsSource for RunHostVars {
+    fn host_names(&self) -> Vec<String> {
+        self.inventory.hosts().keys().cloned().collect()
+    }
+
+    fn vars_of(&self, host: &str) -> Option<VarStack> {
+        self.inventory.host(host)?;
+        let mut stack = VarStack::new();
+        stack.push(
+            Layer::Inventory,
+            self.inventory.host_vars(host, Some(&self.playbook_dir)).ok()?,
+        );
+        let facts = self
+            .facts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(host)
+            .cloned();
+        if let Some(facts) = facts {
+            stack.push(Layer::Facts, facts);
+        }
+        stack.push(Layer::ExtraVars, self.extra_vars.clone());
+        stack.push(
+            Layer::Magic,
+            magic_vars(&self.inventory, host, &self.playbook_dir),
+        );
+        Some(stack)
+    }
+}
+
+/// `deploy plan|apply|check`: runs, prints, and gives the exit code.
+pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result<std::process::ExitCode> {
+    use std::io::IsTerminal;
+    let become_password = if args.ask_become_pass {
+        Some(Secret::new(crate::transport::read_password("BECOME password: ")?))
+    } else {
+        None
+    };
+    let options = RunOptions {
+        mode,
+        inventories: args.inventories.clone(),
+        playbook: args.playbook.clone(),
+        limit: args.limit.clone(),
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        extra_vars: args.extra_vars.clone(),
+        forks: args.forks,
+        become_password,
+        accept_new_host_keys: args.ssh_accept_new,
+        connect_timeout: Duration::from_secs(args.timeout),
+        force_handlers: args.force_handlers,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let reporter = Reporter {
+        quiet: mode != Mode::Apply,
+    };
+    let report = runtime.block_on(run(options, reporter))?;
+    let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let style = crate::report::Style { color };
+    let plans: Vec<crate::plan::HostPlan> = report.hosts.iter().map(|h| h.plan.clone()).collect();
+    match mode {
+        Mode::Plan => print!("{}", crate::report::render_plan(&plans, style)),
+        Mode::Check => print!("{}", crate::report::render_drift(&plans)),
+        Mode::Apply => print!("{}", crate::report::render_recap(&report)),
+    }
+    Ok(std::process::ExitCode::from(report.exit_code(mode)))
+}
+
+/// Loads everything, then runs each play over its hosts.
+pub async fn run(options: RunOptions, reporter: Reporter) -> Result<RunReport> {
+    let inventory = Arc::new(Inventory::load(&options.inventories)?);
+    let project_root = std::env::current_dir().context("cannot read the current directory")?;
+    let load_options = LoadOptions {
+        project_root: Some(project_root.clone()),
+        ..LoadOptions::default()
+    };
+    let playbook = crate::playbook::load_playbook(&options.playbook, &load_options)?;
+    let playbook_dir = options
+        .playbook
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let playbook_dir = std::fs::canonicalize(if playbook_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &playbook_dir
+    })
+    .unwrap_or(playbook_dir);
+    let mut extra_vars = VarMap::new();
+    for arg in &options.extra_vars {
+        extra_vars.extend(crate::vars::parse_extra_vars(arg, &project_root)?);
+    }
+    let facts = Arc::new(Mutex::new(HashMap::new()));
+    let hostvars: Arc<dyn HostVarsSource> = Arc::new(RunHostVars {
+        inventory: Arc::clone(&inventory),
+        playbook_dir: playbook_dir.clone(),
+        extra_vars: extra_vars.clone(),
+        facts: Arc::clone(&facts),
+    });
+    let shared = Arc::new(RunShared {
+        options: options.clone(),
+        inventory: Arc::clone(&inventory),
+        templar: Templar::new(),
+        extra_vars,
+        playbook_dir,
+        project_root,
+        load_options,
+        hostvars,
+        become_passwords: HashMap::new(),
+        reporter,
+        facts,
+    });
+    run_plays(shared, Arc::new(playbook)).await
+}
+
+async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Result<RunReport> {
+    let mut runners: IndexMap<String, HostRunner> = IndexMap::new();
+    for (index, play) in playbook.plays.iter().enumerate() {
+        let selection = shared
+            .inventory
+            .select_with_warnings(&play.hosts.value, shared.options.limit.as_deref())
+            .with_context(|| format!("{}: bad host pattern", play.hosts.pos))?;
+        for warning in &selection.warnings {
+            eprintln!("warning: {warning}");
+        }
+        let hosts = selection.hosts;
+        for host in &hosts {
+            if !runners.contains_key(host) {
+                let (target, password) =
+                    target_of(&shared, host, play.remote_user.as_ref().map(|u| u.value.as_str()))?;
+                if let Some(password) = password {
+                    Arc::get_mut(&mut shared)
+                        .expect("no host task holds the run between plays")
+                        .become_passwords
+                        .insert(host.clone(), password);
+                }
+                runners.insert(host.clone(), HostRunner::new(host, target));
+            }
+        }
+        let active: Vec<String> = hosts.iter().filter(|h| !runners[*h].failed()).cloned().collect();
+        for batch in batches(&active, &play.serial) {
+            let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.options.forks.max(1)));
+            let mut tasks = tokio::task::JoinSet::new();
+            for host in &batch {
+                let mut runner = runners
+                    .shift_remove(host)
+                    .expect("every selected host has a runner");
+                let shared = Arc::clone(&shared);
+                let playbook = Arc::clone(&playbook);
+                let semaphore = Arc::clone(&semaphore);
+                let play_hosts = hosts.clone();
+                tasks.spawn(async move {
+                    let _permit = semaphore.acquire_owned().await;
+                    runner
+                        .run_play(&shared, &playbook.plays[index], &play_hosts)
+                        .await;
+                    runner
+                });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                let runner = joined.context("a host's task panicked")?;
+                shared
+                    .facts
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(runner.name.clone(), runner.visible_facts());
+                runners.insert(runner.name.clone(), runner);
+            }
+        }
+    }
+    let order: Vec<String> = shared.inventory.hosts().keys().cloned().collect();
+    let mut finished = Vec::new();
+    for (_, runner) in runners {
+        finished.push(runner.finish().await);
+    }
+    finished.sort_by_key(|r| order.iter().position(|h| *h == r.plan.host).unwrap_or(usize::MAX));
+    Ok(RunReport { hosts: finished })
+}
+
+/// Splits hosts into `serial` batches (numbers, percentages, or a list of either; the last
+/// size repeats).
+fn batches(hosts: &[String], serial: &[crate::playbook::Located<Batch>]) -> Vec<Vec<String>> {
+    if serial.is_empty() || hosts.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let sizes: Vec<usize> = serial
+        .iter()
+        .map(|b| match &b.value {
+            Batch::Count(n) => (*n as usize).max(1),
+            Batch::Percent(p) => ((hosts.len() as f64 * p / 100.0) as usize).max(1),
+            Batch::Template(_) => hosts.len(),
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while start < hosts.len() {
+        let size = sizes[i.min(sizes.len() - 1)];
+        let end = (start + size).min(hosts.len());
+        out.push(hosts[start..end].to_vec());
+        start = end;
+        i += 1;
+    }
+    out
+}
+
+/// How to reach `host`, from its connection variables (templated, as Ansible allows).
+fn target_of(shared: &RunShared, host: &str, remote_user: Option<&str>) -> Result<(Target, Option<Secret>)> {
+    let mut stack = VarStack::new();
+    stack.push(Layer::Inventory, shared.host_vars(host)?);
+    stack.push(Layer::ExtraVars, shared.extra_vars.clone());
+    stack.push(Layer::Magic, shared.magic_vars(host));
+    stack.set_hostvars(Arc::clone(&shared.hostvars));
+    let origin = Origin::new(crate::error::Pos::file_start(Path::new(host)));
+    let get = |name: &str| -> Result<Option<String>> {
+        match stack.lookup(name) {
+            None => Ok(None),
+            Some(_) => {
+                let value = shared.templar.resolve_var(name, &stack, &origin)?;
+                Ok(match value {
+                    Json::Null => None,
+                    Json::String(s) => Some(s),
+                    other => Some(other.to_string()),
+                })
+            }
+        }
+    };
+    let mut ssh_args = Vec::new();
+    for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+        if let Some(args) = get(name)? {
+            ssh_args.extend(split_args(&args).with_context(|| format!("{host}: cannot read {name}"))?);
+        }
+    }
+    let port = match get("ansible_port")?.or(get("ansible_ssh_port")?) {
+        Some(p) => Some(
+            p.parse::<u16>()
+                .with_context(|| format!("{host}: ansible_port `{p}` is not a port"))?,
+        ),
+        None => None,
+    };
+    let local = get("ansible_connection")?.as_deref() == Some("local");
+    let target = Target {
+        name: host.to_string(),
+        address: get("ansible_host")?
+            .or(get("ansible_ssh_host")?)
+            .unwrap_or_else(|| host.to_string()),
+        port,
+        user: get("ansible_user")?
+            .or(get("ansible_ssh_user")?)
+            .or(remote_user.map(str::to_string)),
+        private_key: get("ansible_ssh_private_key_file")?.map(PathBuf::from),
+        ssh_args,
+        local,
+        accept_new_host_keys: shared.options.accept_new_host_keys,
+        connect_timeout: shared.options.connect_timeout,
+    };
+    let password = get("ansible_become_password")?
+        .or(get("ansible_become_pass")?)
+        .map(Secret::new);
+    Ok((target, password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Pos;
+    use crate::playbook::Located;
+
+    fn located(batch: Batch) -> Located<Batch> {
+        Located {
+            value: batch,
+            pos: Pos::file_start(Path::new("site.yml")),
+        }
+    }
+
+    #[test]
+    fn serial_splits_hosts_into_batches() {
+        let hosts: Vec<String> = (1..=5).map(|i| format!("h{i}")).collect();
+        assert_eq!(batches(&hosts, &[]).len(), 1);
+        let sizes: Vec<usize> = batches(&hosts, &[located(Batch::Count(2))])
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        let sizes: Vec<usize> = batches(&hosts, &[located(Batch::Count(1)), located(Batch::Percent(60.0))])
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(sizes, [1, 3, 1]);
+    }
+}

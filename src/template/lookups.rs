@@ -1,0 +1,158 @@
+//! `lookup()` and `query()`: reading the controller's environment, files and templates.
+//!
+//! Files are searched the way Ansible searches them for a task: the role's `files/` (or
+//! `templates/`) directory, the role, then the playbook's directory, from the `role_path` and
+//! `playbook_dir` variables (or an explicit `ansible_search_path` list).
+
+use std::path::PathBuf;
+
+use minijinja::value::{Kwargs, Rest};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+
+const SUPPORTED: &str = "env, file, template, vars";
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_function(
+        "lookup",
+        |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            lookup(state, &name, &terms, &kwargs, false)
+        },
+    );
+    env.add_function(
+        "query",
+        |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            lookup(state, &name, &terms, &kwargs, true)
+        },
+    );
+    env.add_function(
+        "q",
+        |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            lookup(state, &name, &terms, &kwargs, true)
+        },
+    );
+    env.add_global("omit", Value::from(crate::vars::OMIT_PLACEHOLDER));
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into())
+}
+
+fn lookup(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+    want_list: bool,
+) -> Result<Value, Error> {
+    let want_list = want_list || kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let default = kwargs.get::<Option<Value>>("default")?;
+    let mut terms: Vec<Value> = terms.to_vec();
+    // `lookup('file', ['a', 'b'])` means the same as `lookup('file', 'a', 'b')`.
+    if terms.len() == 1 && terms[0].kind() == minijinja::value::ValueKind::Seq {
+        terms = terms[0].try_iter()?.collect();
+    }
+    let mut results = Vec::new();
+    for term in &terms {
+        let term = super::python::value_to_python_str(term)?;
+        let value = match name {
+            "env" => std::env::var(&term)
+                .ok()
+                .map_or_else(|| default.clone().unwrap_or(Value::from("")), Value::from),
+            "file" => {
+                let lstrip = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
+                let rstrip = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
+                let path = find_file(state, "files", &term)?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| invalid(format!("lookup('file'): cannot read {}: {e}", path.display())))?;
+                let text = if rstrip { text.trim_end() } else { &text };
+                let text = if lstrip { text.trim_start() } else { text };
+                Value::from(text)
+            }
+            "template" => {
+                let path = find_file(state, "templates", &term)?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    invalid(format!("lookup('template'): cannot read {}: {e}", path.display()))
+                })?;
+                let name = path.display().to_string();
+                let template = state.env().template_from_named_str(&name, &text)?;
+                let scope = state.lookup(SCOPE_KEY).unwrap_or_default();
+                Value::from(template.render(scope)?)
+            }
+            "vars" => match state.lookup(&term).filter(|v| !v.is_undefined()) {
+                Some(value) => value,
+                None => match &default {
+                    Some(default) => default.clone(),
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::UndefinedError,
+                            format!("no variable named '{term}'"),
+                        ))
+                    }
+                },
+            },
+            other => {
+                return Err(invalid(format!(
+                    "unsupported lookup '{other}' (supported: {SUPPORTED})"
+                )));
+            }
+        };
+        results.push(value);
+    }
+    // Keyword arguments of the lookups above that are not read on every path.
+    for key in ["lstrip", "rstrip", "errors"] {
+        let _ = kwargs.get::<Option<Value>>(key);
+    }
+    kwargs.assert_all_used()?;
+    if want_list {
+        return Ok(Value::from(results));
+    }
+    Ok(match results.len() {
+        0 => Value::from(""),
+        1 => results.remove(0),
+        _ => {
+            let texts: Result<Vec<String>, Error> =
+                results.iter().map(super::python::value_to_python_str).collect();
+            Value::from(texts?.join(","))
+        }
+    })
+}
+
+/// The key under which the lazy scope returns itself, so `lookup('template')` renders with
+/// the same variables as the template that calls it.
+pub(crate) const SCOPE_KEY: &str = "__deploy_scope__";
+
+fn find_file(state: &State, subdir: &str, term: &str) -> Result<PathBuf, Error> {
+    let direct = PathBuf::from(term);
+    if direct.is_absolute() {
+        return if direct.exists() {
+            Ok(direct)
+        } else {
+            Err(invalid(format!("lookup: file not found: {term}")))
+        };
+    }
+    let mut bases: Vec<PathBuf> = Vec::new();
+    if let Some(paths) = state.lookup("ansible_search_path").filter(|v| !v.is_undefined()) {
+        for path in paths.try_iter()? {
+            bases.push(PathBuf::from(super::python::value_to_python_str(&path)?));
+        }
+    } else {
+        for var in ["role_path", "playbook_dir"] {
+            if let Some(dir) = state.lookup(var).filter(|v| !v.is_undefined() && !v.is_none()) {
+                bases.push(PathBuf::from(super::python::value_to_python_str(&dir)?));
+            }
+        }
+    }
+    let mut tried = Vec::new();
+    for base in &bases {
+        for candidate in [base.join(subdir).join(term), base.join(term)] {
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+            tried.push(candidate.display().to_string());
+        }
+    }
+    Err(invalid(format!(
+        "lookup: could not find '{term}' (searched: {})",
+        tried.join(", ")
+    )))
+}

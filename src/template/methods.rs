@@ -1,0 +1,140 @@
+//! Python methods called on values (`d.items()`, `s.startswith('x')`, `d.get('k', 1)`).
+//!
+//! Jinja2 templates call the methods of Python's `dict`, `str` and `list`; minijinja has no
+//! such methods, so the common ones are provided through its unknown-method hook.
+
+use minijinja::value::{from_args, ValueKind};
+use minijinja::{Error, ErrorKind, State, Value};
+
+pub(crate) fn call(_state: &State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    match value.kind() {
+        ValueKind::Map => map_method(value, method, args),
+        ValueKind::String => string_method(value.as_str().unwrap_or_default(), method, args),
+        ValueKind::Seq => seq_method(value, method, args),
+        _ => Err(Error::from(ErrorKind::UnknownMethod)),
+    }
+}
+
+fn map_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    match method {
+        "items" => {
+            let () = from_args(args)?;
+            let pairs: Result<Vec<Value>, Error> = map
+                .try_iter()?
+                .map(|k| Ok(Value::from(vec![k.clone(), map.get_item(&k)?])))
+                .collect();
+            Ok(Value::from(pairs?))
+        }
+        "keys" => {
+            let () = from_args(args)?;
+            Ok(Value::from(map.try_iter()?.collect::<Vec<_>>()))
+        }
+        "values" => {
+            let () = from_args(args)?;
+            let values: Result<Vec<Value>, Error> = map.try_iter()?.map(|k| map.get_item(&k)).collect();
+            Ok(Value::from(values?))
+        }
+        "get" => {
+            let (key, default): (Value, Option<Value>) = from_args(args)?;
+            let found = map.get_item(&key)?;
+            Ok(if found.is_undefined() {
+                default.unwrap_or(Value::from(()))
+            } else {
+                found
+            })
+        }
+        _ => Err(Error::from(ErrorKind::UnknownMethod)),
+    }
+}
+
+fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> {
+    let strip_chars = |chars: Option<String>| {
+        move |c: char| chars.as_ref().map_or(c.is_whitespace(), |set| set.contains(c))
+    };
+    Ok(match method {
+        "startswith" | "endswith" => {
+            let (prefix,): (Value,) = from_args(args)?;
+            let options: Vec<String> = if prefix.kind() == ValueKind::Seq {
+                prefix.try_iter()?.map(|p| p.to_string()).collect()
+            } else {
+                vec![prefix.as_str().unwrap_or_default().to_string()]
+            };
+            Value::from(options.iter().any(|p| {
+                if method == "startswith" {
+                    s.starts_with(p.as_str())
+                } else {
+                    s.ends_with(p.as_str())
+                }
+            }))
+        }
+        "strip" => Value::from(s.trim_matches(strip_chars(from_args::<(Option<String>,)>(args)?.0))),
+        "lstrip" => Value::from(s.trim_start_matches(strip_chars(from_args::<(Option<String>,)>(args)?.0))),
+        "rstrip" => Value::from(s.trim_end_matches(strip_chars(from_args::<(Option<String>,)>(args)?.0))),
+        "lower" => Value::from(s.to_lowercase()),
+        "upper" => Value::from(s.to_uppercase()),
+        "replace" => {
+            let (old, new, count): (String, String, Option<usize>) = from_args(args)?;
+            Value::from(match count {
+                Some(n) => s.replacen(&old, &new, n),
+                None => s.replace(&old, &new),
+            })
+        }
+        "split" | "rsplit" => {
+            let (sep, max): (Option<String>, Option<i64>) = from_args(args)?;
+            let max = max.filter(|m| *m >= 0).map(|m| m as usize + 1);
+            let parts: Vec<String> = match (sep, max, method) {
+                (None, _, _) => s.split_whitespace().map(str::to_string).collect(),
+                (Some(sep), Some(n), "rsplit") => {
+                    let mut parts: Vec<String> = s.rsplitn(n, sep.as_str()).map(str::to_string).collect();
+                    parts.reverse();
+                    parts
+                }
+                (Some(sep), Some(n), _) => s.splitn(n, sep.as_str()).map(str::to_string).collect(),
+                (Some(sep), None, _) => s.split(sep.as_str()).map(str::to_string).collect(),
+            };
+            Value::from(parts)
+        }
+        "splitlines" => Value::from(s.lines().map(str::to_string).collect::<Vec<_>>()),
+        "join" => {
+            let (items,): (Value,) = from_args(args)?;
+            let parts: Result<Vec<String>, Error> = items
+                .try_iter()?
+                .map(|v| super::python::value_to_python_str(&v))
+                .collect();
+            Value::from(parts?.join(s))
+        }
+        "find" => {
+            let (needle,): (String,) = from_args(args)?;
+            Value::from(s.find(&needle).map_or(-1, |i| s[..i].chars().count() as i64))
+        }
+        "count" => {
+            let (needle,): (String,) = from_args(args)?;
+            Value::from(s.matches(&needle).count())
+        }
+        "isdigit" => Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit())),
+        "title" | "capitalize" => {
+            return Err(Error::new(
+                ErrorKind::UnknownMethod,
+                format!("use the `{method}` filter instead of .{method}()"),
+            ))
+        }
+        _ => return Err(Error::from(ErrorKind::UnknownMethod)),
+    })
+}
+
+fn seq_method(seq: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    match method {
+        "index" => {
+            let (item,): (Value,) = from_args(args)?;
+            seq.try_iter()?
+                .position(|x| x == item)
+                .map(Value::from)
+                .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("{item} is not in list")))
+        }
+        "count" => {
+            let (item,): (Value,) = from_args(args)?;
+            Ok(Value::from(seq.try_iter()?.filter(|x| *x == item).count()))
+        }
+        _ => Err(Error::from(ErrorKind::UnknownMethod)),
+    }
+}

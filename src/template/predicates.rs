@@ -1,0 +1,274 @@
+//! The Jinja tests (`x is defined`, `r is changed`, `v is version('1.2', '>=')`) that roles
+//! use in `when:`, `select()` and templates, beyond minijinja's Jinja2 builtins.
+
+use std::cmp::Ordering;
+
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, Value};
+
+/// Every test name the templar knows, for "did you mean" hints.
+pub(crate) fn names() -> Vec<&'static str> {
+    let mut names = vec![
+        "boolean",
+        "changed",
+        "contains",
+        "defined",
+        "directory",
+        "divisibleby",
+        "eq",
+        "escaped",
+        "even",
+        "exists",
+        "failed",
+        "false",
+        "file",
+        "filter",
+        "float",
+        "ge",
+        "gt",
+        "in",
+        "integer",
+        "iterable",
+        "le",
+        "lower",
+        "lt",
+        "mapping",
+        "match",
+        "ne",
+        "none",
+        "number",
+        "odd",
+        "regex",
+        "sameas",
+        "search",
+        "sequence",
+        "skipped",
+        "startingwith",
+        "endingwith",
+        "string",
+        "subset",
+        "succeeded",
+        "success",
+        "superset",
+        "test",
+        "true",
+        "truthy",
+        "falsy",
+        "undefined",
+        "upper",
+        "version",
+        "version_compare",
+        "failure",
+        "change",
+        "skip",
+    ];
+    names.sort_unstable();
+    names
+}
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_test("match", |v: &Value, p: String, k: Kwargs| {
+        regex_test(v, &p, k, true)
+    });
+    env.add_test("search", |v: &Value, p: String, k: Kwargs| {
+        regex_test(v, &p, k, false)
+    });
+    env.add_test("regex", regex_with_type);
+    env.add_test("version", version);
+    env.add_test("version_compare", version);
+    env.add_test("succeeded", |v: &Value| {
+        Ok::<_, Error>(!result_flag(v, "failed", "succeeded")?)
+    });
+    env.add_test("success", |v: &Value| {
+        Ok::<_, Error>(!result_flag(v, "failed", "success")?)
+    });
+    env.add_test("failed", |v: &Value| result_flag(v, "failed", "failed"));
+    env.add_test("failure", |v: &Value| result_flag(v, "failed", "failure"));
+    env.add_test("changed", |v: &Value| result_flag(v, "changed", "changed"));
+    env.add_test("change", |v: &Value| result_flag(v, "changed", "change"));
+    env.add_test("skipped", |v: &Value| result_flag(v, "skipped", "skipped"));
+    env.add_test("skip", |v: &Value| result_flag(v, "skipped", "skip"));
+    env.add_test("truthy", |v: &Value| v.is_true());
+    env.add_test("falsy", |v: &Value| !v.is_true());
+    env.add_test("contains", |seq: &Value, item: &Value| {
+        Ok::<_, Error>(seq.try_iter()?.any(|x| &x == item))
+    });
+    env.add_test("subset", |a: &Value, b: &Value| subset(a, b));
+    env.add_test("superset", |a: &Value, b: &Value| subset(b, a));
+    env.add_test("exists", |p: String| std::path::Path::new(&p).exists());
+    env.add_test("file", |p: String| std::path::Path::new(&p).is_file());
+    env.add_test("directory", |p: String| std::path::Path::new(&p).is_dir());
+}
+
+fn regex_test(value: &Value, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
+    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    regex_matches(
+        value,
+        pattern,
+        ignorecase,
+        multiline,
+        if anchored { "match" } else { "search" },
+    )
+}
+
+fn regex_with_type(value: &Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
+    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let match_type = kwargs
+        .get::<Option<String>>("match_type")?
+        .unwrap_or_else(|| "search".to_string());
+    kwargs.assert_all_used()?;
+    regex_matches(value, &pattern, ignorecase, multiline, &match_type)
+}
+
+fn regex_matches(
+    value: &Value,
+    pattern: &str,
+    ignorecase: bool,
+    multiline: bool,
+    match_type: &str,
+) -> Result<bool, Error> {
+    let text = super::python::value_to_python_str(value)?;
+    let pattern = match match_type {
+        "match" => format!(r"\A(?:{pattern})"),
+        "fullmatch" => format!(r"\A(?:{pattern})\z"),
+        "search" => pattern.to_string(),
+        other => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("regex: unknown match_type '{other}'"),
+            ))
+        }
+    };
+    let mut flags = String::new();
+    if ignorecase {
+        flags.push('i');
+    }
+    if multiline {
+        flags.push('m');
+    }
+    let full = if flags.is_empty() {
+        pattern
+    } else {
+        format!("(?{flags}){pattern}")
+    };
+    let re = regex::Regex::new(&full.replace(r"\Z", r"\z")).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("invalid regular expression `{full}`: {e}"),
+        )
+    })?;
+    Ok(re.is_match(&text))
+}
+
+/// A part of a loose version: numbers compare as numbers, words as text.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Part {
+    Number(u64),
+    Word(String),
+}
+
+/// Python's `LooseVersion` split: runs of digits and runs of letters.
+fn loose_version(text: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let flush = |current: &mut String, parts: &mut Vec<Part>| {
+        if current.is_empty() {
+            return;
+        }
+        let part = match current.parse::<u64>() {
+            Ok(n) => Part::Number(n),
+            Err(_) => Part::Word(current.clone()),
+        };
+        parts.push(part);
+        current.clear();
+    };
+    for c in text.chars() {
+        let same_kind = current
+            .chars()
+            .last()
+            .is_none_or(|p| p.is_ascii_digit() == c.is_ascii_digit());
+        if c == '.' {
+            flush(&mut current, &mut parts);
+        } else if c.is_alphanumeric() {
+            if !same_kind {
+                flush(&mut current, &mut parts);
+            }
+            current.push(c);
+        } else {
+            flush(&mut current, &mut parts);
+            parts.push(Part::Word(c.to_string()));
+        }
+    }
+    flush(&mut current, &mut parts);
+    parts
+}
+
+/// `version(other, operator='eq')` with loose version comparison.
+fn version(value: &Value, other: &Value, operator: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
+    let operator = kwargs
+        .get::<Option<String>>("operator")?
+        .or(operator)
+        .unwrap_or_else(|| "eq".to_string());
+    let _strict = kwargs.get::<Option<bool>>("strict")?;
+    let version_type = kwargs.get::<Option<String>>("version_type")?;
+    kwargs.assert_all_used()?;
+    if let Some(kind) = version_type.filter(|k| k != "loose") {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("version: version_type '{kind}' is not supported (loose)"),
+        ));
+    }
+    let a = loose_version(&super::python::value_to_python_str(value)?);
+    let b = loose_version(&super::python::value_to_python_str(other)?);
+    let ordering = a.cmp(&b);
+    Ok(match operator.as_str() {
+        "==" | "=" | "eq" => ordering == Ordering::Equal,
+        "!=" | "<>" | "ne" => ordering != Ordering::Equal,
+        "<" | "lt" => ordering == Ordering::Less,
+        "<=" | "le" => ordering != Ordering::Greater,
+        ">" | "gt" => ordering == Ordering::Greater,
+        ">=" | "ge" => ordering != Ordering::Less,
+        other => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("version: invalid operator '{other}'"),
+            ))
+        }
+    })
+}
+
+/// Ansible's result tests: a registered result's flag, or any loop item's for `changed`.
+fn result_flag(value: &Value, flag: &str, test: &str) -> Result<bool, Error> {
+    if value.kind() != ValueKind::Map {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "the '{test}' test expects a registered result (a dict), got {}",
+                value.kind()
+            ),
+        ));
+    }
+    let direct = value.get_attr(flag)?;
+    if direct.is_true() {
+        return Ok(true);
+    }
+    if flag == "changed" || flag == "failed" {
+        let results = value.get_attr("results")?;
+        if results.kind() == ValueKind::Seq {
+            for item in results.try_iter()? {
+                if item.kind() == ValueKind::Map && item.get_attr(flag)?.is_true() {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn subset(a: &Value, b: &Value) -> Result<bool, Error> {
+    let b: Vec<Value> = b.try_iter()?.collect();
+    Ok(a.try_iter()?.all(|x| b.contains(&x)))
+}
