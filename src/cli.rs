@@ -148,6 +148,17 @@ pub struct RunArgs {
     /// Run notified handlers even on hosts where a task failed.
     #[arg(long)]
     pub force_handlers: bool,
+
+    /// Output: `human` text, or one `json` document on stdout (schema in docs/json.md).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// How results are printed.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
 }
 
 /// Runs the parsed command line; errors are printed by the caller.

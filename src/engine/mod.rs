@@ -60,6 +60,28 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The JSON document of `--format json` (version 1, see docs/json.md).
+    pub fn to_json(&self, mode: Mode) -> Json {
+        let command = match mode {
+            Mode::Plan => "plan",
+            Mode::Check => "check",
+            Mode::Apply => "apply",
+        };
+        let changes: usize = self.hosts.iter().map(|h| h.plan.changes()).sum();
+        json!({
+            "version": 1,
+            "command": command,
+            "exit_code": self.exit_code(mode),
+            "summary": {
+                "hosts": self.hosts.len(),
+                "changes": changes,
+                "failed": self.hosts.iter().filter(|h| h.failed()).count(),
+                "unreachable": self.hosts.iter().filter(|h| h.unreachable).count(),
+            },
+            "hosts": self.hosts,
+        })
+    }
+
     /// The exit code DESIGN.md §2 gives this outcome.
     pub fn exit_code(&self, mode: Mode) -> u8 {
         use crate::cli::exit;
@@ -241,10 +263,15 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         force_handlers: args.force_handlers,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let json = args.format == crate::cli::Format::Json;
     let reporter = Reporter {
-        quiet: mode != Mode::Apply,
+        quiet: mode != Mode::Apply || json,
     };
     let report = runtime.block_on(run(options, reporter))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json(mode))?);
+        return Ok(std::process::ExitCode::from(report.exit_code(mode)));
+    }
     let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     let style = crate::report::Style { color };
     let plans: Vec<crate::plan::HostPlan> = report.hosts.iter().map(|h| h.plan.clone()).collect();
