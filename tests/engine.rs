@@ -139,3 +139,165 @@ fn converge_rerun_check_drift_heal() {
     let page = lab_ssh("h3", "python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8090/index.html').read().decode())\"");
     assert_eq!(common::stdout(&page).trim(), "<p>h3</p>");
 }
+
+/// Writes a playbook into a temporary project and returns its directory.
+fn project(playbook: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("site.yml"), playbook).unwrap();
+    dir
+}
+
+fn run_in(dir: &Path, args: &[&str], inventory: &Path, stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut command = common::deploy();
+    command.current_dir(dir).arg(args[0]).arg("-i").arg(inventory).args(&args[1..]);
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn become_with_a_password_never_shows_it() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    lab_up(2);
+    let inventory = common::run_deploy(["lab", "inventory", "--user", "deploypw"]);
+    let inventory = PathBuf::from(common::stdout(&inventory).trim());
+    let password = std::fs::read_to_string("/var/tmp/deploy-lab/deploypw.password").unwrap();
+    let password = password.trim();
+    let dir = project(
+        "- hosts: h1\n  become: true\n  tasks:\n    - name: as root\n      copy:\n        content: \"secret-free\\n\"\n        dest: /root/become-test\n        mode: \"0600\"\n    - name: linger\n      command: sleep 3\n",
+    );
+    // While the apply runs, look at every process's argv on the host.
+    let apply = {
+        let dir = dir.path().to_path_buf();
+        let inventory = inventory.clone();
+        std::thread::spawn(move || run_in(&dir, &["apply", "site.yml"], &inventory, None))
+    };
+    let mut seen_sudo = false;
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let argv = lab_ssh("h1", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done");
+        let argv = common::stdout(&argv);
+        assert!(!argv.contains(password), "the become password is in a process's argv");
+        seen_sudo |= argv.contains("sleep 3");
+    }
+    let apply = apply.join().unwrap();
+    let all = format!("{}{}", common::stdout(&apply), common::stderr(&apply));
+    assert_eq!(apply.status.code(), Some(0), "{all}");
+    assert!(seen_sudo, "the probe of argv ran while the task did");
+    assert!(!all.contains(password), "the password is in deploy's output");
+    let owner = lab_ssh("h1", "stat -c '%U %a' /root/become-test");
+    assert_eq!(common::stdout(&owner).trim(), "root 600");
+
+    // `--ask-become-pass` reads it from stdin when stdin is not a terminal; a wrong one fails
+    // clearly and names no password.
+    let plain = common::run_deploy(["lab", "inventory", "--user", "deploypw", "--output", "/var/tmp/deploy-lab/inventory-nopw.yml"]);
+    assert!(plain.status.success());
+    let text = std::fs::read_to_string("/var/tmp/deploy-lab/inventory-nopw.yml").unwrap();
+    let stripped: String = text.lines().filter(|l| !l.contains("ansible_become_password")).map(|l| format!("{l}\n")).collect();
+    std::fs::write("/var/tmp/deploy-lab/inventory-nopw.yml", stripped).unwrap();
+    let nopw = PathBuf::from("/var/tmp/deploy-lab/inventory-nopw.yml");
+    let asked = run_in(dir.path(), &["plan", "site.yml", "--ask-become-pass"], &nopw, Some(&format!("{password}\n")));
+    assert!(asked.status.code() == Some(2) || asked.status.code() == Some(0), "{}", common::stderr(&asked));
+    let wrong = run_in(dir.path(), &["plan", "site.yml", "--ask-become-pass"], &nopw, Some("not-the-password\n"));
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(common::stdout(&wrong).contains("incorrect become password"), "{}", common::stdout(&wrong));
+    // And with no password at all, sudo's refusal is reported.
+    let none = run_in(dir.path(), &["plan", "site.yml"], &nopw, None);
+    assert_eq!(none.status.code(), Some(1));
+}
+
+#[test]
+fn hosts_need_only_sh_and_coreutils() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = lab_up(2);
+    let removed = lab_ssh("h2", "apt-get remove -y -q python3 python3-minimal >/dev/null 2>&1; command -v python3 || echo gone");
+    assert_eq!(common::stdout(&removed).trim(), "gone");
+    let dir = project(
+        "- hosts: h2\n  tasks:\n    - copy:\n        content: \"{{ ansible_distribution }} {{ ansible_distribution_major_version }} {{ ansible_service_mgr }}\\n\"\n        dest: /etc/facts-without-python\n",
+    );
+    let apply = run_in(dir.path(), &["apply", "site.yml"], &inventory, None);
+    assert_eq!(apply.status.code(), Some(0), "{}{}", common::stdout(&apply), common::stderr(&apply));
+    let facts = lab_ssh("h2", "cat /etc/facts-without-python");
+    assert_eq!(common::stdout(&facts).trim(), "Debian 12 systemd");
+    // The lab's next `up` starts from the base again; put h2 back for the tests after this one.
+    let down = common::run_deploy(["lab", "down"]);
+    assert!(down.status.success(), "{}", common::stderr(&down));
+}
+
+#[test]
+fn hostile_values_arrive_byte_exact_and_unexecuted() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = lab_up(1);
+    let values = [
+        "it's \"quoted\"",
+        "$(touch /tmp/pwned-1)",
+        "`touch /tmp/pwned-2`",
+        "line one\nline two",
+        "*",
+        "-rf --no-preserve-root",
+        "spaces  and\ttabs",
+        "été ∑ 日本語",
+        "${HOME} $PATH \\$x",
+        "; touch /tmp/pwned-3 #",
+        "%s %n %%",
+        "'; touch /tmp/pwned-4; '",
+    ];
+    let mut tasks = String::new();
+    for (i, value) in values.iter().enumerate() {
+        let json = serde_json::to_string(value).unwrap();
+        let path = format!("/tmp/hostile dir/{}", value.replace(['/', '\n'], "_"));
+        let path_json = serde_json::to_string(&path).unwrap();
+        tasks.push_str(&format!(
+            "    - file:\n        path: \"/tmp/hostile dir\"\n        state: directory\n    - copy:\n        content: {json}\n        dest: {path_json}\n    - lineinfile:\n        path: /tmp/hostile-lines\n        create: true\n        line: {json}\n    - command:\n        argv: [\"sh\", \"-c\", \"printf '%s' \\\"$1\\\" > /tmp/hostile-arg-{i}\", \"sh\", {json}]\n"
+        ));
+    }
+    let dir = project(&format!("- hosts: h1\n  tasks:\n{tasks}"));
+    let apply = run_in(dir.path(), &["apply", "site.yml"], &inventory, None);
+    assert_eq!(apply.status.code(), Some(0), "{}{}", common::stdout(&apply), common::stderr(&apply));
+    for (i, value) in values.iter().enumerate() {
+        let path = format!("/tmp/hostile dir/{}", value.replace(['/', '\n'], "_"));
+        let content = lab_ssh("h1", &format!("base64 -w0 {}", shell_quote(&path)));
+        assert_eq!(decode(&common::stdout(&content)), value.as_bytes(), "content of {path:?}");
+        let arg = lab_ssh("h1", &format!("base64 -w0 /tmp/hostile-arg-{i}"));
+        assert_eq!(decode(&common::stdout(&arg)), value.as_bytes(), "argument {value:?}");
+    }
+    let lines = lab_ssh("h1", "cat /tmp/hostile-lines");
+    for value in values.iter().filter(|v| !v.contains('\n')) {
+        assert!(common::stdout(&lines).lines().any(|l| l == *value), "line {value:?}");
+    }
+    let pwned = lab_ssh("h1", "ls /tmp/pwned-* 2>/dev/null | wc -l");
+    assert_eq!(common::stdout(&pwned).trim(), "0", "nothing was executed");
+    // A second run finds the files and lines converged: only the unguarded commands would run.
+    let plan = run_in(dir.path(), &["plan", "site.yml", "--format", "json"], &inventory, None);
+    let json: Value = serde_json::from_str(&common::stdout(&plan)).unwrap();
+    let steps = json["hosts"][0]["plan"]["steps"].as_array().unwrap();
+    for step in steps {
+        let action = step["diff"]["action"].as_str().unwrap();
+        let expected = if step["module"] == "command" { "run" } else { "converged" };
+        assert_eq!(action, expected, "{step}");
+    }
+}
+
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+fn decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap()
+}
