@@ -301,3 +301,57 @@ fn decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap()
 }
+
+/// What the differential test compares on a host: files, packages, services, users, crontab.
+fn snapshot(host: &str) -> String {
+    let script = r#"cd /srv/diff && for f in $(find . | sort); do
+  printf '%s %s ' "$f" "$(stat -c '%F %a %U %G' "$f")"
+  if [ -f "$f" ] && [ ! -L "$f" ]; then sha256sum < "$f" | cut -c1-16; elif [ -L "$f" ]; then readlink "$f"; else echo; fi
+done
+dpkg-query -W -f='${Package} ${Status}\n' tree cron
+systemctl is-active diff; systemctl is-enabled diff
+getent passwd carol dave | cut -d: -f1,6,7
+id -Gn carol; id -Gn dave
+crontab -l -u root"#;
+    let out = lab_ssh(host, script);
+    assert!(out.status.success(), "{host}: {}", common::stderr(&out));
+    common::stdout(&out)
+}
+
+#[test]
+fn same_playbook_same_result_as_ansible() {
+    if !common::lab_possible() {
+        return;
+    }
+    let Some(ansible_playbook) = common::oracle("ansible-playbook") else {
+        return;
+    };
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    // Fresh hosts: the differential compares what each tool does from the same start.
+    let _ = common::run_deploy(["lab", "down"]);
+    let inventory = lab_up(2);
+    let ansible_home = tempfile::tempdir().unwrap();
+    let config = ansible_home.path().join("ansible.cfg");
+    std::fs::write(&config, "[defaults]\nhost_key_checking = True\n").unwrap();
+    let ansible = std::process::Command::new(ansible_playbook)
+        .current_dir(fixture())
+        .env("ANSIBLE_CONFIG", &config)
+        .env("ANSIBLE_HOME", ansible_home.path())
+        .env("ANSIBLE_NOCOLOR", "1")
+        .args(["-i"])
+        .arg(&inventory)
+        .args(["--limit", "h1", "differential.yml"])
+        .output()
+        .unwrap();
+    assert!(ansible.status.success(), "ansible-playbook failed:\n{}", common::stdout(&ansible));
+    let deploy = run_in(&fixture(), &["apply", "differential.yml", "--limit", "h2"], &inventory, None);
+    assert_eq!(deploy.status.code(), Some(0), "{}{}", common::stdout(&deploy), common::stderr(&deploy));
+    let (h1, h2) = (snapshot("h1"), snapshot("h2"));
+    assert_eq!(h1, h2, "ansible (h1) and deploy (h2) left different hosts");
+    // Hosts move between the tools: deploy sees Ansible's host as converged.
+    let plan = run_in(&fixture(), &["plan", "differential.yml", "--limit", "h1"], &inventory, None);
+    assert_eq!(plan.status.code(), Some(2), "{}", common::stdout(&plan));
+    let text = common::stdout(&plan);
+    let changes: Vec<&str> = text.lines().filter(|l| l.starts_with("  ") && !l.starts_with("      ")).collect();
+    assert!(changes.iter().all(|l| l.contains("! command") || l.contains("handler")), "only commands would run:\n{text}");
+}
