@@ -350,8 +350,5 @@ fn same_playbook_same_result_as_ansible() {
     assert_eq!(h1, h2, "ansible (h1) and deploy (h2) left different hosts");
     // Hosts move between the tools: deploy sees Ansible's host as converged.
     let plan = run_in(&fixture(), &["plan", "differential.yml", "--limit", "h1"], &inventory, None);
-    assert_eq!(plan.status.code(), Some(2), "{}", common::stdout(&plan));
-    let text = common::stdout(&plan);
-    let changes: Vec<&str> = text.lines().filter(|l| l.starts_with("  ") && !l.starts_with("      ")).collect();
-    assert!(changes.iter().all(|l| l.contains("! command") || l.contains("handler")), "only commands would run:\n{text}");
+    assert_eq!(plan.status.code(), Some(0), "deploy would change Ansible's host:\n{}", common::stdout(&plan));
 }
