@@ -38,12 +38,14 @@ pub mod package;
 pub mod path_state;
 pub mod postgresql_db;
 pub mod postgresql_user;
+pub mod python_regex;
 pub mod service;
 pub mod set_fact;
 pub mod shell;
 pub mod sysctl;
 pub mod systemd;
 pub mod template;
+pub mod text_edit;
 pub mod user;
 pub mod wait_for;
 
