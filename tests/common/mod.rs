@@ -38,13 +38,18 @@ pub fn require(what: &str, available: bool) -> bool {
 
 /// The directory of the oracle virtualenv made by `scripts/install-deps --oracles`.
 pub fn oracle_venv() -> PathBuf {
-    std::env::var_os("DEPLOY_ORACLE_VENV").map_or_else(|| PathBuf::from("/var/tmp/deploy-venv"), PathBuf::from)
+    std::env::var_os("DEPLOY_ORACLE_VENV")
+        .map_or_else(|| PathBuf::from("/var/tmp/deploy-venv"), PathBuf::from)
 }
 
 /// An Ansible (or pyinfra) executable from the oracle virtualenv, if installed.
 pub fn oracle(tool: &str) -> Option<PathBuf> {
     let path = oracle_venv().join("bin").join(tool);
-    require(&format!("the oracle `{tool}` ({})", path.display()), path.exists()).then_some(path)
+    require(
+        &format!("the oracle `{tool}` ({})", path.display()),
+        path.exists(),
+    )
+    .then_some(path)
 }
 
 pub fn is_root() -> bool {
@@ -54,9 +59,17 @@ pub fn is_root() -> bool {
 
 /// Whether lab tests can run here: root and the lab's system packages.
 pub fn lab_possible() -> bool {
-    let tools = ["debootstrap", "systemd-nspawn", "apt-cacher-ng", "dpkg-scanpackages"];
+    let tools = [
+        "debootstrap",
+        "systemd-nspawn",
+        "apt-cacher-ng",
+        "dpkg-scanpackages",
+    ];
     let found = tools.iter().all(|t| which(t).is_some());
-    require("root and the lab packages (scripts/install-deps)", is_root() && found)
+    require(
+        "root and the lab packages (scripts/install-deps)",
+        is_root() && found,
+    )
 }
 
 pub fn which(tool: &str) -> Option<PathBuf> {
