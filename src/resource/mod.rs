@@ -38,6 +38,7 @@ pub mod package;
 pub mod path_state;
 pub mod postgresql_db;
 pub mod postgresql_user;
+pub mod python_regex;
 pub mod run_command;
 pub mod service;
 pub mod set_fact;
@@ -46,6 +47,7 @@ pub mod support;
 pub mod sysctl;
 pub mod systemd;
 pub mod template;
+pub mod text_edit;
 pub mod user;
 pub mod wait_for;
 
