@@ -56,7 +56,8 @@ impl ProbeScript {
         self.ids.push(id.to_string());
         let marker = format!("@@{}", self.token);
         self.script.line("printf '%s begin %s\\n' {} {}", &[&marker, id]);
-        self.script.raw("(");
+        // `:` keeps an empty snippet from being `( )`, a syntax error that would end the shell.
+        self.script.raw("( :");
         self.script.append(snippet);
         self.script.raw(") </dev/null");
         self.script.raw("deploy_last=$?");

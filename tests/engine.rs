@@ -15,7 +15,11 @@ fn lab_up(hosts: u32) -> PathBuf {
     let up = common::run_deploy(["lab", "up", &hosts.to_string()]);
     assert!(up.status.success(), "lab up: {}", common::stderr(&up));
     let inventory = common::run_deploy(["lab", "inventory"]);
-    assert!(inventory.status.success(), "lab inventory: {}", common::stderr(&inventory));
+    assert!(
+        inventory.status.success(),
+        "lab inventory: {}",
+        common::stderr(&inventory)
+    );
     PathBuf::from(common::stdout(&inventory).trim())
 }
 
@@ -37,8 +41,12 @@ fn run_json(command: &str, inventory: &Path, playbook: &str) -> (i32, Value, Str
         .output()
         .expect("deploy runs");
     let stdout = common::stdout(&output);
-    let json: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{command}: stdout is not JSON ({e}): {stdout}\nstderr: {}", common::stderr(&output)));
+    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{command}: stdout is not JSON ({e}): {stdout}\nstderr: {}",
+            common::stderr(&output)
+        )
+    });
     (output.status.code().unwrap_or(-1), json, common::stderr(&output))
 }
 
@@ -71,8 +79,17 @@ fn converge_rerun_check_drift_heal() {
     let (code, second, stderr) = run_json("apply", &inventory, "converge.yml");
     assert_eq!(code, 0, "second apply failed: {second:#}\n{stderr}");
     for host in second["hosts"].as_array().unwrap() {
-        assert_eq!(changed_steps(host), Vec::<String>::new(), "re-run changed something on {}", host["plan"]["host"]);
-        assert_eq!(host["execs"], 1, "a no-op run is one exec on {}", host["plan"]["host"]);
+        assert_eq!(
+            changed_steps(host),
+            Vec::<String>::new(),
+            "re-run changed something on {}",
+            host["plan"]["host"]
+        );
+        assert_eq!(
+            host["execs"], 1,
+            "a no-op run is one exec on {}",
+            host["plan"]["host"]
+        );
     }
     let check = common::deploy()
         .current_dir(fixture())
@@ -93,7 +110,11 @@ fn converge_rerun_check_drift_heal() {
         ("h3", "apt-get remove -y -q jq >/dev/null 2>&1"),
     ] {
         let out = lab_ssh(host, command);
-        assert!(out.status.success(), "{host}: {command}: {}", common::stderr(&out));
+        assert!(
+            out.status.success(),
+            "{host}: {command}: {}",
+            common::stderr(&out)
+        );
     }
     let check = common::deploy()
         .current_dir(fixture())
@@ -106,11 +127,29 @@ fn converge_rerun_check_drift_heal() {
     let drift = common::stdout(&check);
     let lines: Vec<&str> = drift.lines().collect();
     assert_eq!(lines.len(), 5, "one line per drifted resource:\n{drift}");
-    assert!(lines.iter().any(|l| l.starts_with("h1: ~ template /srv/demo/conf/demo.conf")), "{drift}");
-    assert!(lines.iter().any(|l| l.starts_with("h1: ~ copy /srv/demo/README") && l.contains("mode 0666 → 0644")), "{drift}");
-    assert!(lines.iter().any(|l| l.starts_with("h2: ~ systemd demo")), "{drift}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("h1: ~ template /srv/demo/conf/demo.conf")),
+        "{drift}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("h1: ~ copy /srv/demo/README") && l.contains("mode 0666 → 0644")),
+        "{drift}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("h2: ~ systemd demo")),
+        "{drift}"
+    );
     assert!(lines.iter().any(|l| l.starts_with("h2: + user bob")), "{drift}");
-    assert!(lines.iter().any(|l| l.starts_with("h3: ~ apt") && l.contains("jq")), "{drift}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("h3: ~ apt") && l.contains("jq")),
+        "{drift}"
+    );
 
     // Heal: exactly the drifted resources change, and the template's handlers run on h1 only.
     let (code, heal, stderr) = run_json("apply", &inventory, "converge.yml");
@@ -120,10 +159,19 @@ fn converge_rerun_check_drift_heal() {
     let h1 = changed_steps(by_name("h1"));
     assert!(h1.contains(&"demo configuration".to_string()), "{h1:?}");
     assert!(h1.contains(&"readme".to_string()), "{h1:?}");
-    assert!(h1.contains(&"restart demo".to_string()) && h1.contains(&"demo config changed".to_string()), "{h1:?}");
+    assert!(
+        h1.contains(&"restart demo".to_string()) && h1.contains(&"demo config changed".to_string()),
+        "{h1:?}"
+    );
     let h2 = changed_steps(by_name("h2"));
-    assert!(h2.contains(&"demo running".to_string()) && h2.contains(&"people".to_string()), "{h2:?}");
-    assert!(!h2.contains(&"restart demo".to_string()), "no handler on h2: {h2:?}");
+    assert!(
+        h2.contains(&"demo running".to_string()) && h2.contains(&"people".to_string()),
+        "{h2:?}"
+    );
+    assert!(
+        !h2.contains(&"restart demo".to_string()),
+        "no handler on h2: {h2:?}"
+    );
     let h3 = changed_steps(by_name("h3"));
     assert_eq!(h3, ["tools"], "{h3:?}");
     let check = common::deploy()
@@ -150,8 +198,16 @@ fn project(playbook: &str) -> tempfile::TempDir {
 fn run_in(dir: &Path, args: &[&str], inventory: &Path, stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut command = common::deploy();
-    command.current_dir(dir).arg(args[0]).arg("-i").arg(inventory).args(&args[1..]);
-    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+        .current_dir(dir)
+        .arg(args[0])
+        .arg("-i")
+        .arg(inventory)
+        .args(&args[1..]);
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
@@ -184,9 +240,15 @@ fn become_with_a_password_never_shows_it() {
     let mut seen_sudo = false;
     for _ in 0..20 {
         std::thread::sleep(std::time::Duration::from_millis(250));
-        let argv = lab_ssh("h1", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done");
+        let argv = lab_ssh(
+            "h1",
+            "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
+        );
         let argv = common::stdout(&argv);
-        assert!(!argv.contains(password), "the become password is in a process's argv");
+        assert!(
+            !argv.contains(password),
+            "the become password is in a process's argv"
+        );
         seen_sudo |= argv.contains("sleep 3");
     }
     let apply = apply.join().unwrap();
@@ -199,17 +261,46 @@ fn become_with_a_password_never_shows_it() {
 
     // `--ask-become-pass` reads it from stdin when stdin is not a terminal; a wrong one fails
     // clearly and names no password.
-    let plain = common::run_deploy(["lab", "inventory", "--user", "deploypw", "--output", "/var/tmp/deploy-lab/inventory-nopw.yml"]);
+    let plain = common::run_deploy([
+        "lab",
+        "inventory",
+        "--user",
+        "deploypw",
+        "--output",
+        "/var/tmp/deploy-lab/inventory-nopw.yml",
+    ]);
     assert!(plain.status.success());
     let text = std::fs::read_to_string("/var/tmp/deploy-lab/inventory-nopw.yml").unwrap();
-    let stripped: String = text.lines().filter(|l| !l.contains("ansible_become_password")).map(|l| format!("{l}\n")).collect();
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.contains("ansible_become_password"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write("/var/tmp/deploy-lab/inventory-nopw.yml", stripped).unwrap();
     let nopw = PathBuf::from("/var/tmp/deploy-lab/inventory-nopw.yml");
-    let asked = run_in(dir.path(), &["plan", "site.yml", "--ask-become-pass"], &nopw, Some(&format!("{password}\n")));
-    assert!(asked.status.code() == Some(2) || asked.status.code() == Some(0), "{}", common::stderr(&asked));
-    let wrong = run_in(dir.path(), &["plan", "site.yml", "--ask-become-pass"], &nopw, Some("not-the-password\n"));
+    let asked = run_in(
+        dir.path(),
+        &["plan", "site.yml", "--ask-become-pass"],
+        &nopw,
+        Some(&format!("{password}\n")),
+    );
+    assert!(
+        asked.status.code() == Some(2) || asked.status.code() == Some(0),
+        "{}",
+        common::stderr(&asked)
+    );
+    let wrong = run_in(
+        dir.path(),
+        &["plan", "site.yml", "--ask-become-pass"],
+        &nopw,
+        Some("not-the-password\n"),
+    );
     assert_eq!(wrong.status.code(), Some(1));
-    assert!(common::stdout(&wrong).contains("incorrect become password"), "{}", common::stdout(&wrong));
+    assert!(
+        common::stdout(&wrong).contains("incorrect become password"),
+        "{}",
+        common::stdout(&wrong)
+    );
     // And with no password at all, sudo's refusal is reported.
     let none = run_in(dir.path(), &["plan", "site.yml"], &nopw, None);
     assert_eq!(none.status.code(), Some(1));
@@ -222,13 +313,22 @@ fn hosts_need_only_sh_and_coreutils() {
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = lab_up(2);
-    let removed = lab_ssh("h2", "apt-get remove -y -q python3 python3-minimal >/dev/null 2>&1; command -v python3 || echo gone");
+    let removed = lab_ssh(
+        "h2",
+        "apt-get remove -y -q python3 python3-minimal >/dev/null 2>&1; command -v python3 || echo gone",
+    );
     assert_eq!(common::stdout(&removed).trim(), "gone");
     let dir = project(
         "- hosts: h2\n  tasks:\n    - copy:\n        content: \"{{ ansible_distribution }} {{ ansible_distribution_major_version }} {{ ansible_service_mgr }}\\n\"\n        dest: /etc/facts-without-python\n",
     );
     let apply = run_in(dir.path(), &["apply", "site.yml"], &inventory, None);
-    assert_eq!(apply.status.code(), Some(0), "{}{}", common::stdout(&apply), common::stderr(&apply));
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}{}",
+        common::stdout(&apply),
+        common::stderr(&apply)
+    );
     let facts = lab_ssh("h2", "cat /etc/facts-without-python");
     assert_eq!(common::stdout(&facts).trim(), "Debian 12 systemd");
     // The lab's next `up` starts from the base again; put h2 back for the tests after this one.
@@ -268,27 +368,53 @@ fn hostile_values_arrive_byte_exact_and_unexecuted() {
     }
     let dir = project(&format!("- hosts: h1\n  tasks:\n{tasks}"));
     let apply = run_in(dir.path(), &["apply", "site.yml"], &inventory, None);
-    assert_eq!(apply.status.code(), Some(0), "{}{}", common::stdout(&apply), common::stderr(&apply));
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}{}",
+        common::stdout(&apply),
+        common::stderr(&apply)
+    );
     for (i, value) in values.iter().enumerate() {
         let path = format!("/tmp/hostile dir/{}", value.replace(['/', '\n'], "_"));
         let content = lab_ssh("h1", &format!("base64 -w0 {}", shell_quote(&path)));
-        assert_eq!(decode(&common::stdout(&content)), value.as_bytes(), "content of {path:?}");
+        assert_eq!(
+            decode(&common::stdout(&content)),
+            value.as_bytes(),
+            "content of {path:?}"
+        );
         let arg = lab_ssh("h1", &format!("base64 -w0 /tmp/hostile-arg-{i}"));
-        assert_eq!(decode(&common::stdout(&arg)), value.as_bytes(), "argument {value:?}");
+        assert_eq!(
+            decode(&common::stdout(&arg)),
+            value.as_bytes(),
+            "argument {value:?}"
+        );
     }
     let lines = lab_ssh("h1", "cat /tmp/hostile-lines");
     for value in values.iter().filter(|v| !v.contains('\n')) {
-        assert!(common::stdout(&lines).lines().any(|l| l == *value), "line {value:?}");
+        assert!(
+            common::stdout(&lines).lines().any(|l| l == *value),
+            "line {value:?}"
+        );
     }
     let pwned = lab_ssh("h1", "ls /tmp/pwned-* 2>/dev/null | wc -l");
     assert_eq!(common::stdout(&pwned).trim(), "0", "nothing was executed");
     // A second run finds the files and lines converged: only the unguarded commands would run.
-    let plan = run_in(dir.path(), &["plan", "site.yml", "--format", "json"], &inventory, None);
+    let plan = run_in(
+        dir.path(),
+        &["plan", "site.yml", "--format", "json"],
+        &inventory,
+        None,
+    );
     let json: Value = serde_json::from_str(&common::stdout(&plan)).unwrap();
     let steps = json["hosts"][0]["plan"]["steps"].as_array().unwrap();
     for step in steps {
         let action = step["diff"]["action"].as_str().unwrap();
-        let expected = if step["module"] == "command" { "run" } else { "converged" };
+        let expected = if step["module"] == "command" {
+            "run"
+        } else {
+            "converged"
+        };
         assert_eq!(action, expected, "{step}");
     }
 }
@@ -299,7 +425,9 @@ fn shell_quote(value: &str) -> String {
 
 fn decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(text.trim()).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .unwrap()
 }
 
 /// What the differential test compares on a host: files, packages, services, users, crontab.
@@ -343,12 +471,37 @@ fn same_playbook_same_result_as_ansible() {
         .args(["--limit", "h1", "differential.yml"])
         .output()
         .unwrap();
-    assert!(ansible.status.success(), "ansible-playbook failed:\n{}", common::stdout(&ansible));
-    let deploy = run_in(&fixture(), &["apply", "differential.yml", "--limit", "h2"], &inventory, None);
-    assert_eq!(deploy.status.code(), Some(0), "{}{}", common::stdout(&deploy), common::stderr(&deploy));
+    assert!(
+        ansible.status.success(),
+        "ansible-playbook failed:\n{}",
+        common::stdout(&ansible)
+    );
+    let deploy = run_in(
+        &fixture(),
+        &["apply", "differential.yml", "--limit", "h2"],
+        &inventory,
+        None,
+    );
+    assert_eq!(
+        deploy.status.code(),
+        Some(0),
+        "{}{}",
+        common::stdout(&deploy),
+        common::stderr(&deploy)
+    );
     let (h1, h2) = (snapshot("h1"), snapshot("h2"));
     assert_eq!(h1, h2, "ansible (h1) and deploy (h2) left different hosts");
     // Hosts move between the tools: deploy sees Ansible's host as converged.
-    let plan = run_in(&fixture(), &["plan", "differential.yml", "--limit", "h1"], &inventory, None);
-    assert_eq!(plan.status.code(), Some(0), "deploy would change Ansible's host:\n{}", common::stdout(&plan));
+    let plan = run_in(
+        &fixture(),
+        &["plan", "differential.yml", "--limit", "h1"],
+        &inventory,
+        None,
+    );
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "deploy would change Ansible's host:\n{}",
+        common::stdout(&plan)
+    );
 }

@@ -52,7 +52,7 @@ impl StageScript {
         self.frames.glue("if [ \"$deploy_stop\" = 0 ]; then");
         let mut run = Script::new();
         run.raw(": > \"$deploy_c\"");
-        run.raw("(");
+        run.raw("( :");
         run.append(body);
         run.raw(") > \"$deploy_o\" 2> \"$deploy_e\" 3> \"$deploy_c\"");
         run.raw("deploy_rc=$?");
