@@ -145,6 +145,14 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
 
+    /// Seconds to wait for another deploy run's lock on a host before failing that host.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub lock_timeout: u64,
+
+    /// Seconds any one step may run before it is killed (the `timeout:` keyword overrides it).
+    #[arg(long, value_name = "SECONDS")]
+    pub step_timeout: Option<u64>,
+
     /// Run notified handlers even on hosts where a task failed.
     #[arg(long)]
     pub force_handlers: bool,

@@ -270,9 +270,29 @@ impl RemoteShell {
                 .await
                 .with_context(|| format!("{}: reading from the remote shell", self.name))?;
             if n == 0 {
-                bail!("{}: the remote shell ended early", self.name);
+                let notice = self.death_notice().await;
+                bail!("{}: {notice}", self.name);
             }
             self.stdout_buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Why the shell ended: the end of what it printed on stderr.
+    async fn death_notice(&mut self) -> String {
+        let stderr = match self.stderr.take() {
+            Some(task) => match tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
+                Ok(Ok(Ok(bytes))) => bytes,
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        let text = String::from_utf8_lossy(&stderr);
+        let tail: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let tail = tail[tail.len().saturating_sub(5)..].join("; ");
+        if tail.is_empty() {
+            "the remote shell ended early".to_string()
+        } else {
+            format!("the remote shell ended early: {tail}")
         }
     }
 

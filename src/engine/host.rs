@@ -88,6 +88,8 @@ struct Pending {
     ignore_errors: bool,
     stack: VarStack,
     origin: Origin,
+    /// Seconds the step may run.
+    timeout: Option<u64>,
 }
 
 /// A resource step waiting for its probe.
@@ -242,6 +244,7 @@ impl HostRunner {
             let connection = self.connection.as_ref().expect("connected above");
             let mut shell = connection.open_shell(become_.as_ref()).await?;
             shell.send(crate::apply::PRELUDE).await?;
+            shell.send(lock_script(run).as_str()).await?;
             self.shell = Some((become_user, shell));
         }
         Ok(())
@@ -742,6 +745,10 @@ impl HostRunner {
                 .unwrap_or(false),
             stack,
             origin,
+            timeout: match task.keywords.timeout.as_ref().map(|t| &t.value) {
+                Some(crate::playbook::Templated::Literal(seconds)) => Some((*seconds).max(1) as u64),
+                _ => run.options.step_timeout.map(|d| d.as_secs().max(1)),
+            },
         };
         if task.module.kind == ModuleKind::Command && check_mode_false {
             // A query: run it now, inside the probe, so that what reads its output plans exactly.
@@ -771,7 +778,8 @@ impl HostRunner {
         if diff.is_converged() {
             return Ok(json!({"changed": false, "skipped": true, "msg": "guard: nothing to run"}));
         }
-        meta.script = as_user(script, become_user.as_deref(), &self.token, true);
+        let script = as_user(script, become_user.as_deref(), &self.token, true);
+        meta.script = with_timeout(script, meta.timeout, &self.token);
         let mut stage = StageScript::new(&self.token);
         stage.step(&meta.id, &meta.script, false);
         let stage = stage.finish();
@@ -848,7 +856,8 @@ impl HostRunner {
                 }
             }
             meta.display.diff = diff.clone();
-            meta.script = as_user(script, become_user.as_deref(), &self.token, true);
+            let script = as_user(script, become_user.as_deref(), &self.token, true);
+            meta.script = with_timeout(script, meta.timeout, &self.token);
             let registered = if diff.is_converged() && !meta.always_run {
                 Registered::Known(json!({"changed": false, "failed": false}))
             } else {
@@ -1243,6 +1252,99 @@ impl BuildContext for TaskFiles<'_> {
     fn fact(&self, name: &str) -> Option<Json> {
         self.facts.get(name).cloned()
     }
+}
+
+/// Takes the host's deploy lock for the rest of the conversation: exclusive when applying,
+/// shared when only looking, so two runs never interleave their changes on one host. A run
+/// that cannot get it within `--lock-timeout` fails that host, naming who holds the lock.
+fn lock_script(run: &RunShared) -> Script {
+    let exclusive = run.options.mode == Mode::Apply;
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "root".into());
+    let control = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let holder = format!(
+        "deploy {} by {user}@{} (pid {}) since {}",
+        if exclusive { "apply" } else { "plan" },
+        control.trim(),
+        std::process::id(),
+        utc_now()
+    );
+    let seconds = run.options.lock_timeout.as_secs().to_string();
+    let mut script = Script::new();
+    script.raw("deploy_lock=/run/lock/deploy.lock; deploy_holder=/run/lock/deploy.holder");
+    script
+        .raw(r#"[ -e "$deploy_lock" ] || { : > "$deploy_lock" && chmod 0644 "$deploy_lock"; } 2>/dev/null"#);
+    script
+        .raw(r#"if command -v flock >/dev/null 2>&1 && [ -r "$deploy_lock" ]; then exec 9< "$deploy_lock""#);
+    script.line(
+        r#"  if ! flock -n {} 9; then"#,
+        &[if exclusive { "-x" } else { "-s" }],
+    );
+    script.raw(r#"    echo "deploy: waiting for the lock held by $(cat "$deploy_holder" 2>/dev/null || echo another run)" >&2"#);
+    script.line(
+        r#"    if ! flock -w {} {} 9; then"#,
+        &[&seconds, if exclusive { "-x" } else { "-s" }],
+    );
+    script.line(
+        r#"      echo "deploy: the host is locked by $(cat "$deploy_holder" 2>/dev/null || echo another run); gave up after {} s" >&2; exit 75"#,
+        &[&seconds],
+    );
+    script.raw("    fi");
+    script.raw("  fi");
+    if exclusive {
+        script.line(
+            r#"  printf '%s
+' {} > "$deploy_holder" 2>/dev/null"#,
+            &[&holder],
+        );
+    }
+    script.raw("fi");
+    script
+}
+
+/// The current time as `2026-11-22 04:55:03 UTC`.
+fn utc_now() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Runs `script` under coreutils `timeout`, fed through a quoted here-document.
+fn with_timeout(script: Script, seconds: Option<u64>, token: &str) -> Script {
+    let Some(seconds) = seconds else {
+        return script;
+    };
+    let mut wrapped = Script::new();
+    wrapped.line(
+        "timeout -k 5 {} sh -s <<'DEPLOY_TIMEOUT_{}'",
+        &[&seconds.to_string(), token],
+    );
+    wrapped.raw(crate::apply::PRELUDE);
+    wrapped.append(&script);
+    wrapped.line("DEPLOY_TIMEOUT_{}", &[token]);
+    wrapped.line(
+        r#"deploy_rc=$?; [ "$deploy_rc" -ne 124 ] && [ "$deploy_rc" -ne 137 ] || echo "timed out after {} s" >&2; exit "$deploy_rc""#,
+        &[&seconds.to_string()],
+    );
+    wrapped
 }
 
 /// Runs `script` as `user` (when that is not the shell's own user), through `runuser` and a

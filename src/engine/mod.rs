@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub accept_new_host_keys: bool,
     pub connect_timeout: Duration,
     pub force_handlers: bool,
+    pub lock_timeout: Duration,
+    pub step_timeout: Option<Duration>,
 }
 
 /// The outcome of a run: one report per host, in inventory order.
@@ -261,6 +263,8 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         accept_new_host_keys: args.ssh_accept_new,
         connect_timeout: Duration::from_secs(args.timeout),
         force_handlers: args.force_handlers,
+        lock_timeout: Duration::from_secs(args.lock_timeout),
+        step_timeout: args.step_timeout.map(Duration::from_secs),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let json = args.format == crate::cli::Format::Json;
