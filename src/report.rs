@@ -174,7 +174,9 @@ pub fn render_recap(report: &crate::engine::RunReport) -> String {
     use crate::engine::host::Status;
     let mut out = String::from("\nRecap:\n");
     for host in &report.hosts {
-        let state = if host.unreachable {
+        let state = if report.untouched.contains(&host.plan.host) {
+            "never touched (the run stopped first)".to_string()
+        } else if host.unreachable {
             "unreachable".to_string()
         } else if host.failed() {
             "failed".to_string()

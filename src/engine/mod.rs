@@ -59,6 +59,12 @@ pub struct RunOptions {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct RunReport {
     pub hosts: Vec<HostReport>,
+    /// Why the run stopped early (`max_fail_percentage`, `any_errors_fatal`), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
+    /// Hosts a stopped run never touched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub untouched: Vec<String>,
 }
 
 impl RunReport {
@@ -87,7 +93,7 @@ impl RunReport {
     /// The exit code DESIGN.md §2 gives this outcome.
     pub fn exit_code(&self, mode: Mode) -> u8 {
         use crate::cli::exit;
-        if self.hosts.iter().any(HostReport::failed) {
+        if self.hosts.iter().any(HostReport::failed) || self.aborted.is_some() {
             return exit::ERROR;
         }
         match mode {
@@ -272,9 +278,16 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         quiet: mode != Mode::Apply || json,
     };
     let report = runtime.block_on(run(options, reporter))?;
+    write_retry_file(&report, &args.playbook);
     if json {
         println!("{}", serde_json::to_string_pretty(&report.to_json(mode))?);
         return Ok(std::process::ExitCode::from(report.exit_code(mode)));
+    }
+    if let Some(reason) = &report.aborted {
+        eprintln!("error: {reason}");
+        if !report.untouched.is_empty() {
+            eprintln!("hosts never touched: {}", report.untouched.join(", "));
+        }
     }
     let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     let style = crate::report::Style { color };
@@ -285,6 +298,31 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         Mode::Apply => print!("{}", crate::report::render_recap(&report)),
     }
     Ok(std::process::ExitCode::from(report.exit_code(mode)))
+}
+
+/// After a run with failed or unreachable hosts, lists them in `PLAYBOOK.retry` beside the
+/// playbook (as Ansible does), so `--limit @PLAYBOOK.retry` reruns only them.
+fn write_retry_file(report: &RunReport, playbook: &Path) {
+    let mut failed: Vec<&str> = report
+        .hosts
+        .iter()
+        .filter(|h| h.failed())
+        .map(|h| h.plan.host.as_str())
+        .collect();
+    failed.extend(report.untouched.iter().map(String::as_str));
+    if failed.is_empty() {
+        return;
+    }
+    let path = playbook.with_extension("retry");
+    let text: String = failed.iter().map(|h| format!("{h}\n")).collect();
+    match std::fs::write(&path, text) {
+        Ok(()) => eprintln!(
+            "retry file: {} (rerun only these hosts with --limit @{})",
+            path.display(),
+            path.display()
+        ),
+        Err(err) => eprintln!("warning: cannot write the retry file {}: {err}", path.display()),
+    }
 }
 
 /// Loads everything, then runs each play over its hosts.
@@ -359,10 +397,11 @@ async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Resul
             }
         }
         let active: Vec<String> = hosts.iter().filter(|h| !runners[*h].failed()).cloned().collect();
-        for batch in batches(&active, &play.serial) {
+        let all_batches = batches(&active, &play.serial);
+        for (number, batch) in all_batches.iter().enumerate() {
             let semaphore = Arc::new(tokio::sync::Semaphore::new(shared.options.forks.max(1)));
             let mut tasks = tokio::task::JoinSet::new();
-            for host in &batch {
+            for host in batch {
                 let mut runner = runners
                     .shift_remove(host)
                     .expect("every selected host has a runner");
@@ -387,15 +426,82 @@ async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Resul
                     .insert(runner.name.clone(), runner.visible_facts());
                 runners.insert(runner.name.clone(), runner);
             }
+            if let Some(reason) = stop_reason(play, batch, &runners) {
+                // Later batches and plays never start: name the hosts left as they were.
+                let mut untouched: Vec<String> =
+                    all_batches[number + 1..].iter().flatten().cloned().collect();
+                for later in &playbook.plays[index + 1..] {
+                    if let Ok(selection) = shared
+                        .inventory
+                        .select_with_warnings(&later.hosts.value, shared.options.limit.as_deref())
+                    {
+                        untouched.extend(selection.hosts.into_iter().filter(|h| !runners.contains_key(h)));
+                    }
+                }
+                untouched.sort();
+                untouched.dedup();
+                return finish(shared, runners, Some(reason), untouched).await;
+            }
         }
     }
+    finish(shared, runners, None, Vec::new()).await
+}
+
+async fn finish(
+    shared: Arc<RunShared>,
+    runners: IndexMap<String, HostRunner>,
+    aborted: Option<String>,
+    untouched: Vec<String>,
+) -> Result<RunReport> {
     let order: Vec<String> = shared.inventory.hosts().keys().cloned().collect();
     let mut finished = Vec::new();
     for (_, runner) in runners {
         finished.push(runner.finish().await);
     }
     finished.sort_by_key(|r| order.iter().position(|h| *h == r.plan.host).unwrap_or(usize::MAX));
-    Ok(RunReport { hosts: finished })
+    Ok(RunReport {
+        hosts: finished,
+        aborted,
+        untouched,
+    })
+}
+
+/// Whether a batch's failures stop the run: `any_errors_fatal`, or more than
+/// `max_fail_percentage` of the batch failed (as in Ansible, per batch).
+fn stop_reason(
+    play: &crate::playbook::Play,
+    batch: &[String],
+    runners: &IndexMap<String, HostRunner>,
+) -> Option<String> {
+    let failed: Vec<&String> = batch
+        .iter()
+        .filter(|h| runners.get(*h).is_some_and(HostRunner::failed))
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    let fatal = matches!(
+        play.keywords.any_errors_fatal.as_ref().map(|f| &f.value),
+        Some(crate::playbook::Templated::Literal(true))
+    );
+    if fatal {
+        return Some(format!(
+            "stopped: any_errors_fatal and {} failed",
+            failed.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let threshold = match play.max_fail_percentage.as_ref().map(|m| &m.value) {
+        Some(crate::playbook::Templated::Literal(percent)) => *percent,
+        _ => return None,
+    };
+    let percent = failed.len() as f64 * 100.0 / batch.len() as f64;
+    (percent > threshold).then(|| {
+        format!(
+            "stopped: {:.0}% of the batch failed ({}), above max_fail_percentage {threshold}",
+            percent,
+            failed.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// Splits hosts into `serial` batches (numbers, percentages, or a list of either; the last
