@@ -112,6 +112,8 @@ pub struct HostRunner {
     /// `set_fact` and registered results: they outlive the play, as in Ansible.
     host_facts: VarMap,
     registered: HashMap<String, Registered>,
+    /// Handlers a failed earlier run had notified, read from the host.
+    pending_handlers: Vec<String>,
     report: HostReport,
     next_id: usize,
     rounds: usize,
@@ -136,6 +138,7 @@ impl HostRunner {
             facts: VarMap::new(),
             host_facts: VarMap::new(),
             registered: HashMap::new(),
+            pending_handlers: Vec::new(),
             next_id: 0,
             rounds: 0,
         }
@@ -201,6 +204,26 @@ impl HostRunner {
         let base = self.base_stack(run, play, play_hosts, gather)?;
         let items = walk::play_items(play);
         let mut notified: Vec<(String, String)> = Vec::new();
+        for name in &self.pending_handlers {
+            let here = play.all_handlers().iter().any(|h| {
+                h.name.as_ref().is_some_and(|n| &n.value == name) || h.listen.iter().any(|l| &l.value == name)
+            });
+            if here {
+                notified.push((name.clone(), PENDING_BY.to_string()));
+                if run.options.mode != Mode::Apply {
+                    let step = PlannedStep {
+                        module: "handler".into(),
+                        target: "(notified by a failed earlier run)".into(),
+                        task: name.clone(),
+                        location: String::new(),
+                        role: None,
+                        diff: Diff::new(Action::Run),
+                        notify: Vec::new(),
+                    };
+                    self.report.plan.steps.push(step);
+                }
+            }
+        }
         let mut queue: Vec<Unprobed> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let result = self
@@ -210,11 +233,43 @@ impl HostRunner {
             Ok(()) => self.flush(run, &mut queue, &mut pending, &mut notified).await,
             Err(e) => Err(e),
         };
-        // Handlers run when notified, unless the host failed (then they wait, unless forced).
+        // Handlers run when notified, unless the host failed: then they are recorded on the
+        // host and run by the next apply (or now, with --force-handlers).
         if result.is_ok() || run.options.force_handlers {
             self.run_handlers(run, play, &base, &mut notified).await?;
+        } else if run.options.mode == Mode::Apply && !notified.is_empty() {
+            let mut names: Vec<String> = self.pending_handlers.clone();
+            names.extend(notified.iter().map(|(name, _)| name.clone()));
+            names.sort();
+            names.dedup();
+            // Best effort: the shell may be gone with the failure that got us here.
+            let _ = self.save_pending_handlers(&names).await;
         }
         result
+    }
+
+    /// Records on the host the handlers still owed to it.
+    async fn save_pending_handlers(&mut self, names: &[String]) -> Result<()> {
+        let mut script = Script::new();
+        if names.is_empty() {
+            script.line("rm -f {}", &[PENDING_FILE]);
+        } else {
+            let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+            script.line("mkdir -p {}", &["/var/lib/deploy"]);
+            script.pipe_bytes(
+                text.as_bytes(),
+                &["deploy_write", PENDING_FILE, "0600", "", ""],
+                "",
+            );
+        }
+        let mut probe = ProbeScript::new(&self.token);
+        probe.section("pending", &script);
+        let sections = self.round(probe).await?;
+        if sections["pending"].status != 0 {
+            bail!("cannot record pending handlers on the host");
+        }
+        self.pending_handlers = names.to_vec();
+        Ok(())
     }
 
     async fn ensure_shell(&mut self, run: &RunShared, become_user: Option<String>) -> Result<()> {
@@ -275,9 +330,17 @@ impl HostRunner {
     async fn gather_facts(&mut self) -> Result<()> {
         let mut probe = ProbeScript::new(&self.token);
         probe.section("facts", &crate::facts::script());
+        let mut pending = Script::new();
+        pending.line("cat {} 2>/dev/null || true", &[PENDING_FILE]);
+        probe.section("pending", &pending);
         let sections = self.round(probe).await?;
         let facts = crate::facts::parse(&sections["facts"].output)?;
         self.facts = facts.into_iter().collect();
+        self.pending_handlers = String::from_utf8_lossy(&sections["pending"].output)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
         Ok(())
     }
 
@@ -1187,6 +1250,12 @@ impl HostRunner {
         })
     }
 }
+
+/// Where a host keeps the handlers a failed run owes it.
+const PENDING_FILE: &str = "/var/lib/deploy/pending-handlers";
+
+/// How a handler owed by an earlier run shows as notified.
+const PENDING_BY: &str = "a failed earlier run";
 
 /// The files a task's resource may need, found and rendered on the controller.
 struct TaskFiles<'a> {
