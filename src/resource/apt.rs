@@ -302,7 +302,7 @@ impl Resource for Apt {
             for name in &names {
                 script.line("set -- \"$@\" {}", &[name]);
             }
-            script.raw(r#"dpkg-query -W -f='pkg	${Package}	${Architecture}	${Status}	${Version}\n' -- "$@" 2>/dev/null"#);
+            script.raw(r#"dpkg-query -W -f='pkg	${Package}	${Architecture}	${Status}	${Version}\n' -- "$@" 2>/dev/null || true"#);
             if self.state == PackageState::Latest {
                 script.raw(r#"apt-cache policy -- "$@" 2>/dev/null | sed -n 's/^\([^ ].*\):$/policy	\1/p; s/^  Candidate: /candidate	/p'"#);
             }
