@@ -114,6 +114,9 @@ pub struct HostRunner {
     registered: HashMap<String, Registered>,
     /// Handlers a failed earlier run had notified, read from the host.
     pending_handlers: Vec<String>,
+    /// Whether the tasks being resolved are notified handlers (their converged steps still run:
+    /// a `daemon_reload` or `wait_for` handler plans as converged but must act when notified).
+    in_handlers: bool,
     report: HostReport,
     next_id: usize,
     rounds: usize,
@@ -139,6 +142,7 @@ impl HostRunner {
             host_facts: VarMap::new(),
             registered: HashMap::new(),
             pending_handlers: Vec::new(),
+            in_handlers: false,
             next_id: 0,
             rounds: 0,
         }
@@ -919,6 +923,11 @@ impl HostRunner {
                 }
             }
             meta.display.diff = diff.clone();
+            let script = if diff.is_converged() && !meta.always_run && !self.in_handlers {
+                Script::new()
+            } else {
+                script
+            };
             let script = as_user(script, become_user.as_deref(), &self.token, true);
             meta.script = with_timeout(script, meta.timeout, &self.token);
             let registered = if diff.is_converged() && !meta.always_run {
