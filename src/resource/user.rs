@@ -185,19 +185,26 @@ impl User {
                 AttributeChange::new("uid", Some(account.uid.to_string()), Some(uid_text.clone())),
             );
         }
-        if let Some((_, name, gid)) = self.group.as_deref().and_then(|g| have.group(g)) {
-            if *gid != account.gid {
-                let gid_text = gid.to_string();
-                push(
-                    &["-g", &gid_text],
-                    AttributeChange::new("group", Some(account.gid.to_string()), Some(name.clone())),
-                );
+        if let Some(group) = self.group.as_deref() {
+            match have.group(group) {
+                Some((_, name, gid)) if *gid != account.gid => {
+                    let gid_text = gid.to_string();
+                    push(
+                        &["-g", &gid_text],
+                        AttributeChange::new("group", Some(account.gid.to_string()), Some(name.clone())),
+                    );
+                }
+                Some(_) => {}
+                None => push(
+                    &["-g", group],
+                    AttributeChange::new("group", Some(account.gid.to_string()), Some(group.to_string())),
+                ),
             }
         }
         if let Some(groups) = &self.groups {
             let wanted: BTreeSet<&str> = groups
                 .iter()
-                .filter_map(|g| have.group(g).map(|(_, name, _)| name.as_str()))
+                .map(|g| have.group(g).map_or(g.as_str(), |(_, name, _)| name.as_str()))
                 .collect();
             let current: BTreeSet<&str> = account.member_of.iter().map(String::as_str).collect();
             let needs = if wanted.is_empty() {
@@ -332,15 +339,8 @@ impl Resource for User {
             }
             state.account = Some(account);
         }
-        if self.present {
-            if let Some(missing) = self
-                .wanted_groups()
-                .into_iter()
-                .find(|g| state.group(g).is_none())
-            {
-                bail!("Group {missing} does not exist");
-            }
-        }
+        // A group missing now may be created by an earlier step of the same run: the plan
+        // names it, and useradd/usermod report it at apply if it is still missing then.
         Ok(state)
     }
 
@@ -676,11 +676,10 @@ mod tests {
         let (diff, script) = plan(params.clone(), &existing("group=www-data:www-data:x:33:\n"));
         assert_eq!(shown(&diff), ["group 998 → www-data"]);
         assert!(script.as_str().contains("set -- \"$@\" '-g'\nset -- \"$@\" 33\n"));
-        let step = build(&SPEC, params, &NoContext).unwrap();
-        assert_eq!(
-            step.plan(&section(&existing(""))).unwrap_err().to_string(),
-            "Group www-data does not exist"
-        );
+        // A group that does not exist yet (an earlier step creates it) is named, not refused.
+        let (diff, script) = plan(params, &existing(""));
+        assert_eq!(shown(&diff), ["group 998 → www-data"]);
+        assert!(script.as_str().contains("set -- \"$@\" '-g'\nset -- \"$@\" www-data\n"), "{}", script.as_str());
     }
 
     #[test]
