@@ -185,7 +185,21 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Node> {
         error: None,
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(scan) = parser.load(&mut builder, true) {
+    // Events are pulled in a flat loop: `Parser::load` recurses once per nesting level and
+    // overflows a thread's stack on deeply nested input before the depth check can refuse it.
+    let parsed = loop {
+        match parser.next_token() {
+            Ok((event, mark)) => {
+                let end = event == Event::StreamEnd;
+                builder.on_event(event, mark);
+                if end || builder.error.is_some() {
+                    break Ok(());
+                }
+            }
+            Err(scan) => break Err(scan),
+        }
+    };
+    if let Err(scan) = parsed {
         let mark = scan.marker();
         let info = scan.info();
         // The scanner marks where the token it was reading began, which for "found a tab"
@@ -655,7 +669,8 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let text = format!("a:\n  {}x\n", "- ".repeat(1000));
+        // Deep enough to overflow a 2 MiB test thread if parsing recursed per level.
+        let text = format!("a:\n  {}x\n", "- ".repeat(100_000));
         let err = parse(&text).unwrap_err();
         assert!(err.to_string().contains("nested more than 128 levels"), "{err}");
         assert!(parse(&format!("a:\n  {}x\n", "- ".repeat(100))).is_ok());

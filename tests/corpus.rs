@@ -199,3 +199,177 @@ fn commands_split_like_a_shell_would_for_simple_quoting() {
     );
     assert_eq!(split_cmd("plan -e '' -l 'a b'"), ["plan", "-e", "", "-l", "a b"]);
 }
+
+/// The fuzz targets themselves (`fuzz/src/lib.rs`), so that their committed corpus and seeded
+/// mutations of it run under `cargo test` without nightly or libFuzzer.
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_targets;
+
+type Target = fn(&[u8]);
+
+const FUZZ_TARGETS: &[(&str, Target)] = &[
+    ("yaml", fuzz_targets::yaml),
+    ("ini_inventory", fuzz_targets::ini_inventory),
+    ("yaml_inventory", fuzz_targets::yaml_inventory),
+    ("playbook", fuzz_targets::playbook),
+    ("probe", fuzz_targets::probe),
+];
+
+fn fuzz_corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = common::project_root().join("fuzz/corpus").join(target);
+    let mut inputs: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("readable corpus entry").path())
+        .map(|path| {
+            let name = path
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("readable corpus file"))
+        })
+        .collect();
+    inputs.sort();
+    inputs
+}
+
+/// Runs one input; a panic is reported with the input saved where it can be replayed.
+fn run_target(target: &str, run: Target, label: &str, input: &[u8]) -> Result<(), String> {
+    let started = Instant::now();
+    let outcome = std::panic::catch_unwind(|| run(input));
+    if started.elapsed() > CASE_TIMEOUT {
+        return Err(format!("{target}: {label} took {:?}", started.elapsed()));
+    }
+    outcome.map_err(|_| {
+        let saved = std::env::temp_dir().join(format!("deploy-fuzz-{target}-{label}"));
+        let _ = std::fs::write(&saved, input);
+        format!("{target}: {label} panicked; input saved as {}", saved.display())
+    })
+}
+
+#[test]
+fn fuzz_corpus_replays_without_panics() {
+    let mut failures = Vec::new();
+    for (target, run) in FUZZ_TARGETS {
+        let corpus = fuzz_corpus(target);
+        assert!(!corpus.is_empty(), "fuzz/corpus/{target} is empty");
+        for (name, input) in &corpus {
+            failures.extend(run_target(target, *run, name, input).err());
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Pieces that steer mutations towards the grammar of each input.
+const TOKENS: &[&[u8]] = &[
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b":",
+    b": ",
+    b"- ",
+    b"\n",
+    b"\n  ",
+    b"\t",
+    b"'",
+    b"\"",
+    b"&a ",
+    b"*a",
+    b"<<: ",
+    b"? ",
+    b"|",
+    b">",
+    b"#",
+    b"%",
+    b"!!str ",
+    b"{{ ",
+    b" }}",
+    b"{% if x %}",
+    b"=",
+    b"[1:3]",
+    b"[a:",
+    b":children]",
+    b":vars]",
+    b"\n[g]\n",
+    b"ansible_port=",
+    b"hosts:",
+    b"children:",
+    b"vars:",
+    b"import_tasks: ",
+    b"roles:",
+    b"loop: ",
+    b"@@T0K begin facts\n",
+    b"\n@@T0K end path 0\n",
+    b"kind=link\nlink=",
+    b"mode=",
+    b"\xff",
+    b"\x00",
+];
+
+/// A small deterministic generator: the same mutations on every run and every machine.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut XorShift, seed: &[u8], other: &[u8]) -> Vec<u8> {
+    let mut data = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(data.len() + 1);
+        match rng.below(6) {
+            0 if !data.is_empty() => {
+                let end = (at + 1 + rng.below(16)).min(data.len());
+                data.drain(at.min(end)..end);
+            }
+            1 if at < data.len() => data[at] = rng.next() as u8,
+            2 => {
+                let start = rng.below(other.len());
+                let end = (start + rng.below(64)).min(other.len());
+                data.splice(at..at, other[start..end].iter().copied());
+            }
+            3 if !data.is_empty() => {
+                let start = rng.below(data.len());
+                let end = (start + rng.below(32)).min(data.len());
+                let copy = data[start..end].to_vec();
+                data.splice(at..at, copy);
+            }
+            _ => {
+                let token = TOKENS[rng.below(TOKENS.len())];
+                data.splice(at..at, token.iter().copied());
+            }
+        }
+    }
+    data
+}
+
+#[test]
+fn fuzz_targets_survive_seeded_mutations() {
+    // FUZZ_ITERATIONS raises the count for a longer local run; the default keeps CI short.
+    let iterations: usize = std::env::var("FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let mut failures = Vec::new();
+    for (index, (target, run)) in FUZZ_TARGETS.iter().enumerate() {
+        let corpus = fuzz_corpus(target);
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ index as u64);
+        for round in 0..iterations {
+            let seed = &corpus[rng.below(corpus.len())].1;
+            let other = &corpus[rng.below(corpus.len())].1;
+            let input = mutate(&mut rng, seed, other);
+            failures.extend(run_target(target, *run, &format!("mutation-{round}"), &input).err());
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
