@@ -130,7 +130,7 @@ pub struct RunArgs {
     pub extra_vars: Vec<String>,
 
     /// Hosts worked on in parallel.
-    #[arg(short, long, default_value_t = 50, value_name = "N")]
+    #[arg(short, long, default_value_t = 50, value_name = "N", value_parser = at_least_one)]
     pub forks: usize,
 
     /// Ask for the sudo password (read from the terminal, or the first line of stdin).
@@ -160,6 +160,14 @@ pub struct RunArgs {
     /// Output: `human` text, or one `json` document on stdout (schema in docs/json.md).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least one host must be worked on at a time".to_string()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 /// How results are printed.

@@ -132,9 +132,11 @@ impl VarStack {
 pub fn parse_extra_vars(arg: &str, base: &Path) -> Result<VarMap> {
     let arg = arg.trim();
     if let Some(file) = arg.strip_prefix('@') {
-        let path = base.join(file);
-        let node = crate::yaml::load_file(&path)
-            .with_context(|| format!("cannot read extra vars file {}", path.display()))?;
+        // Positions name the file as the user wrote it, not joined to the project root.
+        let text = std::fs::read(base.join(file))
+            .with_context(|| format!("cannot read extra vars file `{file}`"))?;
+        let text = crate::yaml::utf8_text(text, Path::new(file))?;
+        let node = crate::yaml::parse_str(&text, Path::new(file))?;
         return match node.to_value() {
             Json::Object(map) => Ok(map.into_iter().collect()),
             Json::Null => Ok(VarMap::new()),
@@ -145,7 +147,16 @@ pub fn parse_extra_vars(arg: &str, base: &Path) -> Result<VarMap> {
         };
     }
     if arg.starts_with('{') || arg.starts_with('[') {
-        let node = crate::yaml::parse_str(arg, Path::new("<extra vars>"))?;
+        let node = crate::yaml::parse_str(arg, Path::new("-e")).map_err(|err| {
+            match err.downcast::<crate::error::SourceError>() {
+                // A position inside a one-line argument (often its end) helps nobody.
+                Ok(source) => anyhow::anyhow!(
+                    "extra vars `{arg}` are not a valid JSON or YAML mapping: {}",
+                    source.message.trim_start_matches("invalid YAML: ")
+                ),
+                Err(err) => err,
+            }
+        })?;
         return match node.to_value() {
             Json::Object(map) => Ok(map.into_iter().collect()),
             _ => bail!("extra vars `{arg}` must be a mapping"),

@@ -152,8 +152,24 @@ fn format_float(f: f64) -> String {
 
 /// Reads and parses one YAML file. An empty file is `Null`.
 pub fn load_file(path: &Path) -> Result<Node> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_str(&text, path)
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_str(&utf8_text(bytes, path)?, path)
+}
+
+/// The text of a file read as `bytes`, or an error at the first byte that is not UTF-8.
+pub fn utf8_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let col = 1 + String::from_utf8_lossy(&valid[line_start..]).chars().count();
+        let bad = err.as_bytes()[valid.len()];
+        located_hint(
+            &Pos::new(&Arc::new(path.to_path_buf()), line, col),
+            format!("not UTF-8 text: byte 0x{bad:02x} cannot start a character here"),
+            "save the file as UTF-8",
+        )
+    })
 }
 
 /// Parses YAML text that came from `path` (used in positions only). Only the first document
@@ -164,14 +180,36 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Node> {
         path: Arc::clone(&path),
         stack: Vec::new(),
         anchors: HashMap::new(),
+        aliased_nodes: 0,
         documents: Vec::new(),
         error: None,
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(scan) = parser.load(&mut builder, true) {
+    // Events are pulled in a flat loop: `Parser::load` recurses once per nesting level and
+    // overflows a thread's stack on deeply nested input before the depth check can refuse it.
+    let parsed = loop {
+        match parser.next_token() {
+            Ok((event, mark)) => {
+                let end = event == Event::StreamEnd;
+                builder.on_event(event, mark);
+                if end || builder.error.is_some() {
+                    break Ok(());
+                }
+            }
+            Err(scan) => break Err(scan),
+        }
+    };
+    if let Err(scan) = parsed {
         let mark = scan.marker();
-        let pos = Pos::new(&path, mark.line(), mark.col() + 1);
         let info = scan.info();
+        // The scanner marks where the token it was reading began, which for "found a tab"
+        // can be lines above the tab; point at the tab itself.
+        let (line, col) = if info.contains("tab") {
+            tab_after(text, mark.index()).unwrap_or((mark.line(), mark.col() + 1))
+        } else {
+            (mark.line(), mark.col() + 1)
+        };
+        let pos = Pos::new(&path, line, col);
         let tabbed = info.contains("tab") || line_has_tab_indent(text, mark.line());
         let message = format!("invalid YAML: {info}");
         return Err(if tabbed {
@@ -199,6 +237,23 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Node> {
     Ok(first)
 }
 
+/// The line and column (1-based) of the first tab at or after character `index`.
+fn tab_after(text: &str, index: usize) -> Option<(usize, usize)> {
+    let (mut line, mut col) = (1, 1);
+    for (i, c) in text.chars().enumerate() {
+        if c == '\t' && i >= index {
+            return Some((line, col));
+        }
+        if c == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    None
+}
+
 fn line_has_tab_indent(text: &str, line: usize) -> bool {
     let around = line.saturating_sub(1)..=line;
     text.lines()
@@ -211,7 +266,10 @@ fn line_has_tab_indent(text: &str, line: usize) -> bool {
 struct Builder {
     path: Arc<PathBuf>,
     stack: Vec<(Node, usize)>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node with its size in nodes, so expanding an alias can be budgeted.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied so far by expanding aliases.
+    aliased_nodes: usize,
     documents: Vec<Node>,
     error: Option<SourceError>,
 }
@@ -223,7 +281,7 @@ impl Builder {
 
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), node_count(&node)));
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
@@ -315,6 +373,27 @@ impl Builder {
     }
 }
 
+/// Everything after loading (variables, templates, JSON output) walks nodes recursively, so
+/// a pathological nesting depth would overflow a thread's stack long after the file was read.
+const MAX_DEPTH: usize = 128;
+
+/// Aliases are expanded into copies, so a few lines of nested aliases ("billion laughs")
+/// could ask for billions of nodes; no real inventory or playbook comes near this.
+const ALIAS_EXPANSION_LIMIT: usize = 1_000_000;
+
+fn node_count(node: &Node) -> usize {
+    match &node.data {
+        Data::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        Data::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| node_count(k) + node_count(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
 fn same_key(a: &Node, b: &Node) -> bool {
     a.key_string().is_some() && a.key_string() == b.key_string()
 }
@@ -329,6 +408,15 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let data = resolve_scalar(text, style, tag.as_ref());
                 self.push_value(Node { data, pos }, anchor);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.error = Some(
+                    SourceError::new(
+                        &pos,
+                        format!("collections nested more than {MAX_DEPTH} levels deep"),
+                    )
+                    .with_hint("flatten the data; no inventory or playbook needs this depth"),
+                );
             }
             Event::SequenceStart(anchor, _) => self.stack.push((
                 Node {
@@ -355,8 +443,21 @@ impl MarkedEventReceiver for Builder {
                     Err(err) => self.error = Some(err),
                 }
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(mut node) => {
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, size)) if self.aliased_nodes + size > ALIAS_EXPANSION_LIMIT => {
+                    self.error = Some(
+                        SourceError::new(
+                            &pos,
+                            format!("aliases expand to more than {ALIAS_EXPANSION_LIMIT} nodes"),
+                        )
+                        .with_hint(
+                            "nested aliases multiply; write the data out or use fewer levels of aliases",
+                        ),
+                    )
+                }
+                Some((node, size)) => {
+                    self.aliased_nodes += size;
+                    let mut node = node.clone();
                     node.pos = pos;
                     self.push_value(node, 0);
                 }
@@ -558,6 +659,37 @@ mod tests {
         assert!(err.to_string().starts_with("t.yml:"), "{err}");
         let err = parse("a:\n\tb: 1\n").unwrap_err();
         assert!(crate::error::hint_of(&err).unwrap().contains("tab"), "{err}");
+    }
+
+    #[test]
+    fn tab_errors_point_at_the_tab() {
+        let err = parse("- hosts: all\n\ttasks: []\n").unwrap_err();
+        assert!(err.to_string().starts_with("t.yml:2:1: "), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // Deep enough to overflow a 2 MiB test thread if parsing recursed per level.
+        let text = format!("a:\n  {}x\n", "- ".repeat(100_000));
+        let err = parse(&text).unwrap_err();
+        assert!(err.to_string().contains("nested more than 128 levels"), "{err}");
+        assert!(parse(&format!("a:\n  {}x\n", "- ".repeat(100))).is_ok());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, next) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            text.push_str(&format!(
+                "{next}: &{next} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.to_string().contains("aliases expand to more than"), "{err}");
     }
 
     #[test]

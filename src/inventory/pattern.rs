@@ -225,7 +225,16 @@ fn compile(expression: &str) -> Result<Regex> {
         Some(regex) => format!("^(?:{regex})"),
         None => glob_to_regex(expression),
     };
-    Regex::new(&source).map_err(|e| anyhow!("invalid host pattern `{expression}`: {e}"))
+    Regex::new(&source).map_err(|e| {
+        // The regex crate draws a caret under the error over several lines; keep its verdict.
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix("error: "))
+            .unwrap_or(&text);
+        anyhow!("invalid host pattern `{expression}`: bad regular expression: {reason}")
+    })
 }
 
 /// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`, the whole name.

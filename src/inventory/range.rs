@@ -108,6 +108,11 @@ pub fn expand_ranges(name: &str) -> Result<Vec<String>, String> {
             if first > last {
                 return Err("host range must have begin <= end".to_string());
             }
+            if (last - first) / step as u64 >= MAX_RANGE_HOSTS as u64 {
+                return Err(format!(
+                    "host range `[{range}]` stands for more than {MAX_RANGE_HOSTS} hosts"
+                ));
+            }
             (first..=last)
                 .step_by(step)
                 .map(|i| format!("{i:0width$}"))
@@ -117,9 +122,18 @@ pub fn expand_ranges(name: &str) -> Result<Vec<String>, String> {
     let mut names = Vec::new();
     for item in items {
         names.extend(expand_ranges(&format!("{head}{item}{tail}"))?);
+        if names.len() > MAX_RANGE_HOSTS {
+            return Err(format!(
+                "host ranges in `{name}` stand for more than {MAX_RANGE_HOSTS} hosts"
+            ));
+        }
     }
     Ok(names)
 }
+
+/// A typo like `web[1:10000000]` would otherwise allocate millions of hosts before anything
+/// could be reported; no fleet managed from one inventory comes near this.
+pub const MAX_RANGE_HOSTS: usize = 100_000;
 
 #[cfg(test)]
 mod tests {
@@ -138,6 +152,14 @@ mod tests {
             ["r1ca", "r1cb", "r2ca", "r2cb"]
         );
         assert_eq!(expand_ranges("x[:1]").unwrap(), ["x0", "x1"]);
+    }
+
+    #[test]
+    fn refuses_huge_ranges() {
+        let err = expand_ranges("web[0:99999999]").unwrap_err();
+        assert!(err.contains("more than 100000 hosts"), "{err}");
+        let err = expand_ranges("web[0:999]-[0:999]").unwrap_err();
+        assert!(err.contains("more than 100000 hosts"), "{err}");
     }
 
     #[test]

@@ -100,8 +100,7 @@ fn parse_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
     if is_executable(path) && (bytes.starts_with(b"#!") || bytes.starts_with(b"\x7fELF")) {
         return script::load(inventory, path);
     }
-    let text = String::from_utf8(bytes)
-        .with_context(|| format!("inventory {} is not UTF-8 text", path.display()))?;
+    let text = yaml::utf8_text(bytes, path)?;
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     match extension.as_deref() {
         Some("yml" | "yaml" | "json") => yaml_source::load(inventory, &yaml::parse_str(&text, path)?),

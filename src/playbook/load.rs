@@ -219,6 +219,24 @@ const KNOWN_UNSUPPORTED_MODULES: &[&str] = &[
 
 /// Reads a playbook and everything it names.
 pub fn load_playbook(path: &Path, options: &LoadOptions) -> Result<Playbook> {
+    if path.is_dir() {
+        let mut playbooks: Vec<PathBuf> = std::fs::read_dir(path)
+            .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        playbooks.retain(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"));
+        playbooks.sort();
+        let suggestion = match playbooks.first() {
+            Some(first) => format!("did you mean `{}`?", first.display()),
+            None => "name a playbook file, like `site.yml`".to_string(),
+        };
+        anyhow::bail!(
+            "playbook `{}` is a directory, not a YAML file; {suggestion}",
+            path.display()
+        );
+    }
+    if !path.exists() {
+        anyhow::bail!("playbook `{}` does not exist", path.display());
+    }
     let mut chain = Vec::new();
     let plays = load_plays(path, options, &mut chain, &ImportKeywords::default())?;
     Ok(Playbook {
@@ -585,6 +603,13 @@ impl<'a> Loader<'a> {
             });
         }
         let root = yaml::load_file(path)?;
+        if !matches!(root.data, Data::Seq(_)) {
+            return Err(located_hint(
+                &root.pos,
+                format!("a task file must be a list of tasks, found {}", root.type_name()),
+                "start each task with `- name: ...`",
+            ));
+        }
         let scope = Scope {
             dir: scope.dir.clone(),
             ..scope.clone()
