@@ -38,6 +38,7 @@ pub mod package;
 pub mod path_state;
 pub mod postgresql_db;
 pub mod postgresql_user;
+pub mod psql;
 pub mod python_regex;
 pub mod run_command;
 pub mod service;
