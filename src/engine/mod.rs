@@ -278,7 +278,9 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         quiet: mode != Mode::Apply || json,
     };
     let report = runtime.block_on(run(options, reporter))?;
-    write_retry_file(&report, &args.playbook);
+    if mode == Mode::Apply {
+        write_retry_file(&report, &args.playbook);
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&report.to_json(mode))?);
         return Ok(std::process::ExitCode::from(report.exit_code(mode)));
