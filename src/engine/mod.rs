@@ -374,12 +374,111 @@ pub async fn run(options: RunOptions, reporter: Reporter) -> Result<RunReport> {
     run_plays(shared, Arc::new(playbook)).await
 }
 
+/// Checks, before any host is contacted, what Ansible checks when it loads a playbook:
+/// every `notify` names a handler of its play.
+fn check_notifications(playbook: &Playbook) -> Result<()> {
+    for play in &playbook.plays {
+        let handlers = play.all_handlers();
+        let mut topics: Vec<&str> = Vec::new();
+        for handler in &handlers {
+            topics.extend(handler.name.as_ref().map(|n| n.value.as_str()));
+            topics.extend(handler.listen.iter().map(|l| l.value.as_str()));
+        }
+        let mut tasks: Vec<&Task> = Vec::new();
+        for item in walk::play_items(play).iter() {
+            collect_tasks(item, &mut tasks);
+        }
+        tasks.extend(handlers.iter().copied());
+        for task in tasks {
+            for notify in &task.notify {
+                if crate::resource::is_template(&notify.value) || topics.contains(&notify.value.as_str()) {
+                    continue;
+                }
+                let message = format!(
+                    "the handler `{}` is notified but does not exist in this play",
+                    notify.value
+                );
+                return Err(match crate::error::did_you_mean(&notify.value, topics.iter().copied()) {
+                    Some(close) => crate::error::located_hint(&notify.pos, message, format!("did you mean `{close}`?")),
+                    None => crate::error::located_hint(
+                        &notify.pos,
+                        message,
+                        "handlers are listed under `handlers:` in the play or in a role's handlers/main.yml",
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect_tasks<'p>(item: &walk::Item<'p>, out: &mut Vec<&'p Task>) {
+    match item {
+        walk::Item::Task(task, _) => out.push(task),
+        walk::Item::Include(..) => {}
+        walk::Item::Rescued {
+            block,
+            rescue,
+            always,
+        } => {
+            for inner in block.iter().chain(rescue).chain(always) {
+                collect_tasks(inner, out);
+            }
+        }
+    }
+}
+
+/// A play's `hosts:`, templated with the extra and play variables when it holds a template.
+fn play_pattern(shared: &RunShared, play: &crate::playbook::Play) -> Result<String> {
+    if !crate::resource::is_template(&play.hosts.value) {
+        return Ok(play.hosts.value.clone());
+    }
+    let mut stack = VarStack::new();
+    stack.push(
+        Layer::PlayVars,
+        play.vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_value()))
+            .collect::<VarMap>(),
+    );
+    stack.push(Layer::ExtraVars, shared.extra_vars.clone());
+    stack.push(Layer::Magic, {
+        let mut magic = VarMap::new();
+        magic.insert("groups".into(), json!(shared.inventory.groups_map()));
+        magic
+    });
+    let rendered =
+        shared
+            .templar
+            .render_str(&play.hosts.value, &stack, &Origin::new(play.hosts.pos.clone()))?;
+    match rendered {
+        Json::String(s) => Ok(s),
+        Json::Array(items) => Ok(items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(":")),
+        other => Err(crate::error::located(
+            &play.hosts.pos,
+            format!("`hosts` must give a host pattern, found {other}"),
+        )),
+    }
+}
+
 async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Result<RunReport> {
+    check_notifications(&playbook)?;
+    if let Some(limit) = &shared.options.limit {
+        shared
+            .inventory
+            .select_with_warnings("all", Some(limit))
+            .context("bad --limit pattern")?;
+    }
     let mut runners: IndexMap<String, HostRunner> = IndexMap::new();
     for (index, play) in playbook.plays.iter().enumerate() {
+        let pattern = play_pattern(&shared, play)?;
         let selection = shared
             .inventory
-            .select_with_warnings(&play.hosts.value, shared.options.limit.as_deref())
+            .select_with_warnings(&pattern, shared.options.limit.as_deref())
             .with_context(|| format!("{}: bad host pattern", play.hosts.pos))?;
         for warning in &selection.warnings {
             eprintln!("warning: {warning}");

@@ -679,7 +679,13 @@ mod tests {
         // A group that does not exist yet (an earlier step creates it) is named, not refused.
         let (diff, script) = plan(params, &existing(""));
         assert_eq!(shown(&diff), ["group 998 → www-data"]);
-        assert!(script.as_str().contains("set -- \"$@\" '-g'\nset -- \"$@\" www-data\n"), "{}", script.as_str());
+        assert!(
+            script
+                .as_str()
+                .contains("set -- \"$@\" '-g'\nset -- \"$@\" www-data\n"),
+            "{}",
+            script.as_str()
+        );
     }
 
     #[test]
