@@ -90,6 +90,8 @@ struct Pending {
     origin: Origin,
     /// Seconds the step may run.
     timeout: Option<u64>,
+    /// `no_log`: the step's target, content and output are never shown.
+    no_log: bool,
 }
 
 /// A resource step waiting for its probe.
@@ -114,6 +116,8 @@ pub struct HostRunner {
     registered: HashMap<String, Registered>,
     /// Handlers a failed earlier run had notified, read from the host.
     pending_handlers: Vec<String>,
+    /// Values that must never be shown: `deploy_secret_vars`, `no_log` parameters, passwords.
+    secrets: BTreeSet<String>,
     /// Whether the tasks being resolved are notified handlers (their converged steps still run:
     /// a `daemon_reload` or `wait_for` handler plans as converged but must act when notified).
     in_handlers: bool,
@@ -143,6 +147,7 @@ impl HostRunner {
             registered: HashMap::new(),
             pending_handlers: Vec::new(),
             in_handlers: false,
+            secrets: BTreeSet::new(),
             next_id: 0,
             rounds: 0,
         }
@@ -177,7 +182,26 @@ impl HostRunner {
             self.report.execs = connection.exec_count();
             let _ = connection.close().await;
         }
+        let secrets = std::mem::take(&mut self.secrets);
+        redact_report(&mut self.report, &secrets);
         self.report
+    }
+
+    /// Remembers the values a run must never show: strings of at least 3 characters.
+    fn add_secrets(&mut self, value: &Json) {
+        match value {
+            Json::String(text) if text.chars().count() >= 3 && !crate::template::is_omit(value) => {
+                self.secrets.insert(text.clone());
+            }
+            Json::Array(items) => items.iter().for_each(|v| self.add_secrets(v)),
+            Json::Object(map) => map.values().for_each(|v| self.add_secrets(v)),
+            _ => {}
+        }
+    }
+
+    /// `text` with every secret replaced.
+    fn redact(&self, text: &str) -> String {
+        redact_text(text, &self.secrets)
     }
 
     /// Runs (or plans) one play on this host. Errors are recorded in the report, not returned:
@@ -206,6 +230,7 @@ impl HostRunner {
             Some(crate::playbook::Templated::Literal(false))
         );
         let base = self.base_stack(run, play, play_hosts, gather)?;
+        self.collect_secret_vars(run, &base)?;
         let items = walk::play_items(play);
         let mut notified: Vec<(String, String)> = Vec::new();
         for name in &self.pending_handlers {
@@ -273,6 +298,40 @@ impl HostRunner {
             bail!("cannot record pending handlers on the host");
         }
         self.pending_handlers = names.to_vec();
+        Ok(())
+    }
+
+    /// The values of the variables listed in `deploy_secret_vars` (and the become password).
+    fn collect_secret_vars(&mut self, run: &RunShared, stack: &VarStack) -> Result<()> {
+        if let Some(password) = run
+            .options
+            .become_password
+            .as_ref()
+            .or(run.become_passwords.get(&self.name))
+        {
+            self.secrets.insert(password.expose().to_string());
+        }
+        if stack.lookup("deploy_secret_vars").is_none() {
+            return Ok(());
+        }
+        let origin = Origin::new(crate::error::Pos::file_start(std::path::Path::new(
+            "deploy_secret_vars",
+        )));
+        let names = run.templar.resolve_var("deploy_secret_vars", stack, &origin)?;
+        let names: Vec<String> = match names {
+            Json::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            Json::String(name) => vec![name],
+            other => bail!("`deploy_secret_vars` must be a list of variable names, found {other}"),
+        };
+        for name in names {
+            if stack.lookup(&name).is_some() {
+                let value = run.templar.resolve_var(&name, stack, &origin)?;
+                self.add_secrets(&value);
+            }
+        }
         Ok(())
     }
 
@@ -357,7 +416,9 @@ impl HostRunner {
     ) -> Result<VarStack> {
         let mut stack = VarStack::new();
         stack.push(Layer::Inventory, run.host_vars(&self.name)?);
+        // `vars:` of an `import_playbook`, then the play's own (which win).
         stack.push(Layer::PlayVars, node_map(&play.vars));
+        stack.push(Layer::PlayVars, node_map(&play.keywords.vars));
         for file in &play.vars_files {
             if let Some(vars) = &file.vars {
                 stack.push(Layer::PlayVarsFiles, node_map(vars));
@@ -796,6 +857,7 @@ impl HostRunner {
         let mut display = self.display(run, task, context, target, Diff::converged());
         if no_log {
             display.task = format!("{} (no_log)", display.task);
+            display.target = "(hidden by no_log)".to_string();
         }
         let check_mode_false = matches!(task_flag(&task.keywords.check_mode), Some(false));
         let meta = Pending {
@@ -812,6 +874,7 @@ impl HostRunner {
                 .unwrap_or(false),
             stack,
             origin,
+            no_log,
             timeout: match task.keywords.timeout.as_ref().map(|t| &t.value) {
                 Some(crate::playbook::Templated::Literal(seconds)) => Some((*seconds).max(1) as u64),
                 _ => run.options.step_timeout.map(|d| d.as_secs().max(1)),
@@ -856,6 +919,13 @@ impl HostRunner {
         let failed = self.judge(run, &meta, &mut result, &outcome)?;
         result["changed"] = json!(false);
         if failed && !meta.ignore_errors {
+            if meta.no_log {
+                bail!(
+                    "{}: exit code {} (output hidden by no_log)",
+                    meta.display.task,
+                    outcome.status
+                );
+            }
             bail!("{}: {}", meta.display.task, failure_message(&outcome));
         }
         Ok(result)
@@ -915,7 +985,7 @@ impl HostRunner {
                 diff = Diff::converged();
                 meta.always_run = true;
             }
-            if meta.display.task.ends_with("(no_log)") {
+            if meta.no_log {
                 diff.content = diff.content.map(|_| "(content hidden: no_log)".to_string());
                 for attribute in &mut diff.attributes {
                     attribute.before = attribute.before.as_ref().map(|_| "(hidden)".to_string());
@@ -1024,14 +1094,20 @@ impl HostRunner {
                     notified.push((handler.clone(), step.display.task.clone()));
                 }
             }
-            run.reporter.step_done(&self.name, &step.display, &status);
-            let message = failed.then(|| failure_message(outcome));
+            let mut shown = step.display.clone();
+            shown.target = self.redact(&shown.target);
+            shown.task = self.redact(&shown.task);
+            run.reporter.step_done(&self.name, &shown, &status);
+            let shown = if step.no_log {
+                format!("exit code {} (output hidden by no_log)", outcome.status)
+            } else {
+                failure_message(outcome)
+            };
+            let message = failed.then(|| shown.clone());
             if failed && !step.ignore_errors {
                 failure = Some(format!(
-                    "{} ({}): {}",
-                    step.display.task,
-                    step.display.location,
-                    failure_message(outcome)
+                    "{} ({}): {shown}",
+                    step.display.task, step.display.location
                 ));
             }
             self.report.results.push(StepResult {
@@ -1120,7 +1196,10 @@ impl HostRunner {
                     _ => json!("Hello world!"),
                 };
                 if run.options.mode == Mode::Apply {
-                    run.reporter.debug(&self.name, &message);
+                    let shown = message
+                        .as_str()
+                        .map_or_else(|| message.to_string(), str::to_string);
+                    run.reporter.debug(&self.name, &Json::String(self.redact(&shown)));
                 }
                 Ok(json!({"changed": false, "msg": message}))
             }
@@ -1258,6 +1337,43 @@ impl HostRunner {
             Ok(())
         })
     }
+}
+
+/// Replaces every secret in `text`, longest first (so a secret containing another goes whole).
+fn redact_text(text: &str, secrets: &BTreeSet<String>) -> String {
+    let mut ordered: Vec<&String> = secrets.iter().collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for secret in ordered {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "********");
+        }
+    }
+    out
+}
+
+/// Removes secrets from everything a report will show: plans, diffs, errors, messages.
+fn redact_report(report: &mut HostReport, secrets: &BTreeSet<String>) {
+    if secrets.is_empty() {
+        return;
+    }
+    let redact_step = |step: &mut PlannedStep| {
+        step.target = redact_text(&step.target, secrets);
+        step.task = redact_text(&step.task, secrets);
+        if let Some(content) = &step.diff.content {
+            step.diff.content = Some(redact_text(content, secrets));
+        }
+        for attribute in &mut step.diff.attributes {
+            attribute.before = attribute.before.as_ref().map(|b| redact_text(b, secrets));
+            attribute.after = attribute.after.as_ref().map(|a| redact_text(a, secrets));
+        }
+    };
+    report.plan.steps.iter_mut().for_each(redact_step);
+    for result in &mut report.results {
+        redact_step(&mut result.step);
+        result.message = result.message.as_ref().map(|m| redact_text(m, secrets));
+    }
+    report.plan.error = report.plan.error.as_ref().map(|e| redact_text(e, secrets));
 }
 
 /// Where a host keeps the handlers a failed run owes it.
@@ -1547,6 +1663,15 @@ fn failure_message(outcome: &StepOutcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_replaced_longest_first() {
+        let secrets: BTreeSet<String> = ["hunter2".to_string(), "hunter22".to_string()].into();
+        assert_eq!(
+            redact_text("pw=hunter22 and hunter2", &secrets),
+            "pw=******** and ********"
+        );
+    }
 
     #[test]
     fn mentions_whole_identifiers_only() {

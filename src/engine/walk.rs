@@ -51,7 +51,11 @@ pub enum Item<'p> {
 
 /// The play's tasks: pre_tasks, roles, tasks, post_tasks.
 pub fn play_items(play: &Play) -> Vec<Item<'_>> {
-    let base = Context::default().inherit(&play.keywords);
+    // A play's own `vars:` are the play-vars layer (set up with the host's variables), not
+    // block variables: leave them out of the inherited context.
+    let mut keywords = play.keywords.clone();
+    keywords.vars.clear();
+    let base = Context::default().inherit(&keywords);
     let mut items = Vec::new();
     flatten(&play.pre_tasks, &base, &mut items);
     for role in play.roles_in_order() {
