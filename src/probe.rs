@@ -36,6 +36,7 @@ impl ProbeScript {
         // `set -u` would turn a probe's own typo into a confusing partial result; pipefail is
         // avoided on purpose (`| grep -q` gives false negatives under it).
         script.raw("LC_ALL=C; export LC_ALL");
+        script.raw("deploy_nl='\n'; export deploy_nl");
         ProbeScript {
             token: token.to_string(),
             ids: Vec::new(),

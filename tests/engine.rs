@@ -147,7 +147,7 @@ fn converge_rerun_check_drift_heal() {
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("h3: ~ apt") && l.contains("jq")),
+            .any(|l| l.starts_with("h3: + apt") && l.contains("jq")),
         "{drift}"
     );
 

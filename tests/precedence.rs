@@ -22,7 +22,10 @@ fn every_level_resolves_as_in_ansible() {
         .current_dir(&fixture)
         .env("ANSIBLE_CONFIG", &config)
         .env("ANSIBLE_HOME", home.path())
-        .env("ANSIBLE_PYTHON_INTERPRETER", common::oracle_venv().join("bin/python"))
+        .env(
+            "ANSIBLE_PYTHON_INTERPRETER",
+            common::oracle_venv().join("bin/python"),
+        )
         .args(["-i", "hosts", "site.yml", "-e"])
         .arg(format!("v_extra=extra_vars out={}", ansible_out.display()))
         .output()
@@ -34,7 +37,12 @@ fn every_level_resolves_as_in_ansible() {
         .arg(format!("v_extra=extra_vars out={}", deploy_out.display()))
         .output()
         .unwrap();
-    assert!(deploy.status.success(), "{}{}", common::stdout(&deploy), common::stderr(&deploy));
+    assert!(
+        deploy.status.success(),
+        "{}{}",
+        common::stdout(&deploy),
+        common::stderr(&deploy)
+    );
     let parse = |path: &std::path::Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };
@@ -42,9 +50,21 @@ fn every_level_resolves_as_in_ansible() {
     assert_eq!(got, expected, "deploy and Ansible resolved different values");
     // The fixture means something: every level wins somewhere.
     for level in [
-        "role_defaults", "group_vars_parents", "group_vars_children", "host_vars_local1", "play_vars",
-        "vars_files", "role_vars", "block_vars", "task_vars", "set_fact", "extra_vars",
+        "role_defaults",
+        "group_vars_parents",
+        "group_vars_children",
+        "host_vars_local1",
+        "play_vars",
+        "vars_files",
+        "role_vars",
+        "block_vars",
+        "task_vars",
+        "set_fact",
+        "extra_vars",
     ] {
-        assert!(expected.as_object().unwrap().values().any(|v| v == level), "no name shows {level}: {expected}");
+        assert!(
+            expected.as_object().unwrap().values().any(|v| v == level),
+            "no name shows {level}: {expected}"
+        );
     }
 }

@@ -1,5 +1,7 @@
 # Shell functions shared by every apply script. Values reach them only as quoted arguments.
 LC_ALL=C; export LC_ALL
+deploy_nl='
+'; export deploy_nl
 
 # deploy_write DEST MODE OWNER GROUP [VALIDATE_WORDS...]
 # Replaces DEST atomically with the bytes on stdin. The temporary file lives in DEST's

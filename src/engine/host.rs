@@ -92,6 +92,9 @@ struct Pending {
     timeout: Option<u64>,
     /// `no_log`: the step's target, content and output are never shown.
     no_log: bool,
+    /// What the step manages (a path, a package list), unredacted: a later step on the same
+    /// target must wait for this one to be applied.
+    target: String,
 }
 
 /// A resource step waiting for its probe.
@@ -875,6 +878,7 @@ impl HostRunner {
             stack,
             origin,
             no_log,
+            target: step.target(),
             timeout: match task.keywords.timeout.as_ref().map(|t| &t.value) {
                 Some(crate::playbook::Templated::Literal(seconds)) => Some((*seconds).max(1) as u64),
                 _ => run.options.step_timeout.map(|d| d.as_secs().max(1)),
@@ -883,6 +887,30 @@ impl HostRunner {
         if task.module.kind == ModuleKind::Command && check_mode_false {
             // A query: run it now, inside the probe, so that what reads its output plans exactly.
             return self.run_query(run, step, become_user, meta).await;
+        }
+        // A step on something an earlier step of this stage changes cannot trust its probe:
+        // it waits for that change (a new stage when applying; `?` in a plan).
+        if queue.iter().any(|q| q.meta.target == meta.target) {
+            self.probe_queue(run, queue, pending).await?;
+        }
+        let stale = pending
+            .iter()
+            .any(|p| p.target == meta.target && (p.display.diff.action.is_change() || p.always_run));
+        if stale {
+            if run.options.mode == Mode::Apply {
+                self.flush(run, queue, pending, notified).await?;
+            } else {
+                let mut meta = meta;
+                meta.display.diff = Diff::new(Action::Unknown);
+                meta.display.target = format!("{} (after an earlier change to it)", meta.display.target);
+                self.report.plan.steps.push(meta.display.clone());
+                if let Some(register) = &meta.register {
+                    self.registered.insert(register.clone(), Registered::Pending);
+                }
+                // Kept with the stage, so later steps on the same target wait too.
+                pending.push(meta);
+                return Ok(Json::Null);
+            }
         }
         queue.push(Unprobed {
             id,
@@ -982,6 +1010,11 @@ impl HostRunner {
                 .iter()
                 .any(|(c, _)| c.trim() == "false" || c.trim() == "False");
             if unchanging && diff.action == Action::Run {
+                diff = Diff::converged();
+                meta.always_run = true;
+            }
+            // Waiting changes nothing on the host: it is no drift, but the wait still happens.
+            if meta.display.module == "wait_for" && !diff.is_converged() {
                 diff = Diff::converged();
                 meta.always_run = true;
             }

@@ -395,10 +395,9 @@ if [ -d "$p" ] && [ ! -L "$p" ]; then if [ -z "$(ls -A -- "$p")" ]; then echo em
                 bail!("{shown} already exists as a link")
             }
             Wanted::Link => {
-                let src = self.absolute_src().unwrap_or_default();
-                if !self.force && !src_exists {
-                    bail!("src file does not exist, use 'force=yes' if you really want to create the link: {src}");
-                }
+                // A missing source may be created by an earlier step of the same run: the
+                // apply script checks it when the link is made.
+                let _ = src_exists;
                 match kind {
                     Kind::Directory if !self.force => {
                         bail!("refusing to convert from directory to symlink for {}", self.path)
@@ -622,6 +621,13 @@ if [ -d "$p" ] && [ ! -L "$p" ]; then if [ -z "$(ls -A -- "$p")" ]; then echo em
             Wanted::Link => {
                 if let Some(src) = &self.src {
                     script.line("s={}", &[src]);
+                    if !self.force {
+                        let absolute = self.absolute_src().unwrap_or_default();
+                        script.line(
+                            r#"[ -e {} ] || { echo "src file does not exist, use 'force=yes' if you really want to create the link: "{} >&2; exit 1; }"#,
+                            &[&absolute, &absolute],
+                        );
+                    }
                     script.raw(
                         r#"if [ ! -L "$p" ] || [ "$(readlink -- "$p")" != "$s" ]; then
   [ -d "$p" ] && [ ! -L "$p" ] && { rmdir -- "$p" || exit 1; }
@@ -748,8 +754,14 @@ mod tests {
             "link /old → /etc/nginx/sites-available/app"
         );
         assert!(script.as_str().contains("mv -T"));
-        let err = task.plan(&section("kind=absent\nsrc_exists=no\n")).unwrap_err();
-        assert!(err.to_string().starts_with("src file does not exist"), "{err}");
+        // A source missing at plan time may come from an earlier step: apply checks it.
+        let (diff, script) = task.plan(&section("kind=absent\nsrc_exists=no\n")).unwrap();
+        assert_eq!(diff.action, crate::plan::Action::Create);
+        assert!(
+            script.as_str().contains("src file does not exist"),
+            "{}",
+            script.as_str()
+        );
         let err = task
             .plan(&section("kind=file\nmode=644\nuid=0\ngid=0\nowner=root\ngroup=root\nsize=1\nsha256=x\nsrc_exists=yes\n"))
             .unwrap_err();

@@ -142,6 +142,8 @@ deploy_unit_running() {
 }
 deploy_unit_enabled() {
   _out=$(systemctl is-enabled -l -- "$u" 2>/dev/null); _rc=$?
+  # systemd 252 lists the unit's links after its state: keep the first line only.
+  _out=${_out%%"$deploy_nl"*}
   if [ "$_rc" -eq 0 ]; then
     case $_out in enabled-runtime|indirect|alias) return 1;; esac; return 0
   fi
@@ -189,7 +191,10 @@ impl Resource for Service {
                     "command -v systemctl >/dev/null || { echo 'systemctl is not on the host' >&2; exit 1; }",
                 );
                 script.raw("systemctl show -p LoadState -p ActiveState -p SubState -- \"$u\" || exit 1");
-                script.raw(r#"e=$(systemctl is-enabled -l -- "$u" 2>/dev/null); echo "is_enabled_rc=$?"; echo "is_enabled=$e""#);
+                // systemd 252 lists the unit's links after its state: keep the first line only.
+                script.raw(
+                    r#"e=$(systemctl is-enabled -l -- "$u" 2>/dev/null); echo "is_enabled_rc=$?"; echo "is_enabled=${e%%"$deploy_nl"*}""#,
+                );
             }
             Manager::SysVinit => {
                 script.raw(r#"if service "$u" status >/dev/null 2>&1; then echo running=yes; else echo running=no; fi"#);
