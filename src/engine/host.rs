@@ -265,6 +265,11 @@ impl HostRunner {
             Ok(()) => self.flush(run, &mut queue, &mut pending, &mut notified).await,
             Err(e) => Err(e),
         };
+        // Temporary files a killed earlier run left beside managed files go now, even when
+        // nothing else changes (same exec: one more round).
+        if result.is_ok() && run.options.mode == Mode::Apply {
+            self.clean_temporary_files().await?;
+        }
         // Handlers run when notified, unless the host failed: then they are recorded on the
         // host and run by the next apply (or now, with --force-handlers).
         if result.is_ok() || run.options.force_handlers {
@@ -278,6 +283,35 @@ impl HostRunner {
             let _ = self.save_pending_handlers(&names).await;
         }
         result
+    }
+
+    /// Removes `.deploy-tmp.*` files left by an interrupted run in the directories of the
+    /// paths this play manages.
+    async fn clean_temporary_files(&mut self) -> Result<()> {
+        let dirs: BTreeSet<String> = self
+            .report
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.target.starts_with('/'))
+            .filter_map(|s| {
+                std::path::Path::new(&s.target)
+                    .parent()
+                    .map(|p| p.display().to_string())
+            })
+            .collect();
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        let mut script = Script::new();
+        for dir in &dirs {
+            script.line("[ -d {} ] && deploy_clean_temps {}", &[dir, dir]);
+        }
+        script.raw("true");
+        let mut probe = ProbeScript::new(&self.token);
+        probe.section("clean", &script);
+        self.round(probe).await?;
+        Ok(())
     }
 
     /// Records on the host the handlers still owed to it.
@@ -1059,6 +1093,16 @@ impl HostRunner {
         self.probe_queue(run, queue, pending).await?;
         if pending.is_empty() {
             return Ok(());
+        }
+        if run.options.mode == Mode::Apply && crate::engine::interrupted() {
+            for step in pending.drain(..) {
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::NotRun,
+                    message: None,
+                });
+            }
+            bail!("interrupted (Ctrl-C): no further steps were started");
         }
         if run.options.mode != Mode::Apply {
             for step in pending.drain(..) {

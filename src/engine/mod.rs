@@ -248,6 +248,28 @@ impl HostVarsSource for RunHostVars {
     }
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether Ctrl-C was pressed: no new steps start after it.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// First Ctrl-C: let running steps finish, start no new ones, report. Second: stop now (130);
+/// dropping the connections ends the remote shells.
+fn watch_interrupts() {
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            eprintln!("\ninterrupted: letting running steps finish; press Ctrl-C again to stop at once");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("stopped");
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
 /// `deploy plan|apply|check`: runs, prints, and gives the exit code.
 pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result<std::process::ExitCode> {
     use std::io::IsTerminal;
@@ -277,7 +299,10 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
     let reporter = Reporter {
         quiet: mode != Mode::Apply || json,
     };
-    let report = runtime.block_on(run(options, reporter))?;
+    let report = runtime.block_on(async {
+        watch_interrupts();
+        run(options, reporter).await
+    })?;
     if mode == Mode::Apply {
         write_retry_file(&report, &args.playbook);
     }
