@@ -106,12 +106,16 @@ pub struct InventoryArgs {
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Inventory file, directory or executable script; repeat to combine several.
-    #[arg(short = 'i', long = "inventory", required = true, value_name = "INVENTORY")]
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
     pub inventories: Vec<PathBuf>,
 
-    /// The playbook.
+    /// The playbook (for `apply`: or a plan saved by `deploy plan --out`).
     #[arg(value_name = "PLAYBOOK")]
     pub playbook: PathBuf,
+
+    /// `plan` only: save the plan, with a fingerprint of what was probed, for `deploy apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 
     /// Only hosts matching this pattern (`web`, `web:&prod`, `@retry-file`).
     #[arg(short, long, value_name = "PATTERN")]

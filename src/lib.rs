@@ -17,6 +17,7 @@ pub mod playbook;
 pub mod probe;
 pub mod report;
 pub mod resource;
+pub mod saved;
 pub mod shell;
 pub mod template;
 pub mod transport;

@@ -179,6 +179,10 @@ pub struct PlannedStep {
     /// Handlers this step notifies if it changes something.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<String>,
+    /// A digest of what the probe saw for this step, to detect drift between a saved plan and
+    /// its apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// A handler that will run, and which steps notify it.

@@ -222,6 +222,7 @@ mod tests {
             role: Some("app".into()),
             diff,
             notify: vec![],
+            fingerprint: None,
         }
     }
 

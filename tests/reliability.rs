@@ -29,7 +29,12 @@ fn project(playbook: &str) -> tempfile::TempDir {
 
 fn deploy_in(dir: &Path, inventory: &Path, args: &[&str]) -> Command {
     let mut command = common::deploy();
-    command.current_dir(dir).arg(args[0]).arg("-i").arg(inventory).args(&args[1..]);
+    command
+        .current_dir(dir)
+        .arg(args[0])
+        .arg("-i")
+        .arg(inventory)
+        .args(&args[1..]);
     command
 }
 
@@ -40,12 +45,25 @@ fn failures_are_isolated_and_reported() {
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = fresh_lab(3);
-    let dir = project("- hosts: lab\n  tasks:\n    - copy:\n        content: \"ok\\n\"\n        dest: /tmp/isolated\n");
+    let dir = project(
+        "- hosts: lab\n  tasks:\n    - copy:\n        content: \"ok\\n\"\n        dest: /tmp/isolated\n",
+    );
 
     // h2 refuses connections: h1 and h3 are done, h2 is reported, well within the timeout.
-    assert!(ssh("h2", "systemctl stop ssh.socket ssh.service").status.success() || true);
+    assert!(
+        ssh("h2", "systemctl stop ssh.socket ssh.service")
+            .status
+            .success()
+            || true
+    );
     let started = Instant::now();
-    let out = deploy_in(dir.path(), &inventory, &["apply", "site.yml", "--timeout", "5", "--format", "json"]).output().unwrap();
+    let out = deploy_in(
+        dir.path(),
+        &inventory,
+        &["apply", "site.yml", "--timeout", "5", "--format", "json"],
+    )
+    .output()
+    .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
@@ -63,18 +81,43 @@ fn failures_are_isolated_and_reported() {
     // A changed host key is refused, and said to be a security matter.
     let tampered = dir.path().join("known_hosts");
     let real = std::fs::read_to_string("/var/tmp/deploy-lab/ssh/known_hosts").unwrap();
-    let other_key = real.lines().find(|l| l.starts_with("h3,")).unwrap().split_once(' ').unwrap().1.to_string();
+    let other_key = real
+        .lines()
+        .find(|l| l.starts_with("h3,"))
+        .unwrap()
+        .split_once(' ')
+        .unwrap()
+        .1
+        .to_string();
     let forged: String = real
         .lines()
-        .map(|l| if l.starts_with("h1,") { format!("h1,10.213.0.11 {other_key}\n") } else { format!("{l}\n") })
+        .map(|l| {
+            if l.starts_with("h1,") {
+                format!("h1,10.213.0.11 {other_key}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
         .collect();
     std::fs::write(&tampered, forged).unwrap();
-    let text = std::fs::read_to_string(&inventory).unwrap().replace("/var/tmp/deploy-lab/ssh/known_hosts", tampered.to_str().unwrap());
+    let text = std::fs::read_to_string(&inventory)
+        .unwrap()
+        .replace("/var/tmp/deploy-lab/ssh/known_hosts", tampered.to_str().unwrap());
     let forged_inventory = dir.path().join("forged.yml");
     std::fs::write(&forged_inventory, text).unwrap();
-    let out = deploy_in(dir.path(), &forged_inventory, &["plan", "site.yml", "--limit", "h1"]).output().unwrap();
+    let out = deploy_in(
+        dir.path(),
+        &forged_inventory,
+        &["plan", "site.yml", "--limit", "h1"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(common::stdout(&out).contains("host key verification failed (security)"), "{}", common::stdout(&out));
+    assert!(
+        common::stdout(&out).contains("host key verification failed (security)"),
+        "{}",
+        common::stdout(&out)
+    );
 }
 
 #[test]
@@ -85,15 +128,31 @@ fn two_runs_never_interleave() {
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = fresh_lab(1);
     let dir = project("- hosts: h1\n  tasks:\n    - command: sleep 5\n");
-    let mut first = deploy_in(dir.path(), &inventory, &["apply", "site.yml"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut first = deploy_in(dir.path(), &inventory, &["apply", "site.yml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let second = deploy_in(dir.path(), &inventory, &["apply", "site.yml", "--lock-timeout", "1"]).output().unwrap();
+    let second = deploy_in(
+        dir.path(),
+        &inventory,
+        &["apply", "site.yml", "--lock-timeout", "1"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(second.status.code(), Some(1));
     let text = common::stdout(&second);
     assert!(text.contains("the host is locked by deploy apply by"), "{text}");
     assert!(first.wait().unwrap().success());
     // Once the first is done, the lock is free again.
-    let third = deploy_in(dir.path(), &inventory, &["plan", "site.yml", "--lock-timeout", "1"]).output().unwrap();
+    let third = deploy_in(
+        dir.path(),
+        &inventory,
+        &["plan", "site.yml", "--lock-timeout", "1"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(third.status.code(), Some(2), "{}", common::stdout(&third));
 }
 
@@ -110,7 +169,9 @@ fn killed_runs_leave_every_file_old_or_new() {
     let filler = "x".repeat(20_000);
     let apply = |version: &str| {
         deploy_in(dir.path(), &inventory, &["apply", "site.yml", "-e"])
-            .arg(format!("{{\"version\": \"{version}\", \"filler\": \"{filler}\"}}"))
+            .arg(format!(
+                "{{\"version\": \"{version}\", \"filler\": \"{filler}\"}}"
+            ))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -128,15 +189,24 @@ fn killed_runs_leave_every_file_old_or_new() {
         let _ = child.kill();
         let _ = child.wait();
         // Every file is a whole old or a whole new version: never empty, never cut.
-        let out = ssh("h1", "for f in /srv/many/f*; do head -c 12 \"$f\" | cut -d' ' -f1; wc -c < \"$f\"; done");
+        let out = ssh(
+            "h1",
+            "for f in /srv/many/f*; do head -c 12 \"$f\" | cut -d' ' -f1; wc -c < \"$f\"; done",
+        );
         let text = common::stdout(&out);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 100, "round {round}: {text}");
         for pair in lines.chunks(2) {
             let size: usize = pair[1].trim().parse().unwrap();
-            assert!(pair[0].starts_with('v'), "round {round}: a file without a version: {pair:?}");
+            assert!(
+                pair[0].starts_with('v'),
+                "round {round}: a file without a version: {pair:?}"
+            );
             let expected = format!("{} 0 {filler}\n", pair[0]).len();
-            assert!(size >= expected && size <= expected + 1, "round {round}: a cut file ({size} bytes): {pair:?}");
+            assert!(
+                size >= expected && size <= expected + 1,
+                "round {round}: a cut file ({size} bytes): {pair:?}"
+            );
         }
     }
     // The next successful run leaves no temporary file behind.
@@ -156,27 +226,73 @@ fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
     let dir = project(
         "- hosts: h1\n  tasks:\n    - command: sleep 3\n    - command: sleep 3\n    - copy:\n        content: \"late\\n\"\n        dest: /tmp/after-interrupt\n",
     );
-    let child = deploy_in(dir.path(), &inventory, &["apply", "site.yml"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = deploy_in(dir.path(), &inventory, &["apply", "site.yml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: signalling our own child process by its PID.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
-    assert!(common::stdout(&out).contains("interrupted"), "{}", common::stdout(&out));
-    assert!(!ssh("h1", "test -e /tmp/after-interrupt").status.success(), "no step started after Ctrl-C");
+    assert!(
+        common::stdout(&out).contains("interrupted"),
+        "{}",
+        common::stdout(&out)
+    );
+    assert!(
+        !ssh("h1", "test -e /tmp/after-interrupt").status.success(),
+        "no step started after Ctrl-C"
+    );
 
     // A run fails after a change notified a handler: the handler runs on the next apply.
     let dir = project(
         "- hosts: h1\n  tasks:\n    - copy:\n        content: \"{{ v }}\\n\"\n        dest: /tmp/notifying\n      notify: mark\n    - command: \"{{ 'false' if broken | bool else 'true' }}\"\n  handlers:\n    - name: mark\n      command: touch /tmp/handler-ran\n",
     );
-    let failed = deploy_in(dir.path(), &inventory, &["apply", "site.yml", "-e", "v=1 broken=yes"]).output().unwrap();
+    let failed = deploy_in(
+        dir.path(),
+        &inventory,
+        &["apply", "site.yml", "-e", "v=1 broken=yes"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(failed.status.code(), Some(1));
     assert!(!ssh("h1", "test -e /tmp/handler-ran").status.success());
-    let plan = deploy_in(dir.path(), &inventory, &["plan", "site.yml", "-e", "v=1 broken=no"]).output().unwrap();
-    assert!(common::stdout(&plan).contains("(notified by a failed earlier run)"), "{}", common::stdout(&plan));
-    let healed = deploy_in(dir.path(), &inventory, &["apply", "site.yml", "-e", "v=1 broken=no"]).output().unwrap();
+    let plan = deploy_in(
+        dir.path(),
+        &inventory,
+        &["plan", "site.yml", "-e", "v=1 broken=no"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        common::stdout(&plan).contains("(notified by a failed earlier run)"),
+        "{}",
+        common::stdout(&plan)
+    );
+    let healed = deploy_in(
+        dir.path(),
+        &inventory,
+        &["apply", "site.yml", "-e", "v=1 broken=no"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(healed.status.code(), Some(0), "{}", common::stdout(&healed));
-    assert!(ssh("h1", "test -e /tmp/handler-ran").status.success(), "the owed handler ran");
-    let after = deploy_in(dir.path(), &inventory, &["plan", "site.yml", "-e", "v=1 broken=no"]).output().unwrap();
-    assert!(!common::stdout(&after).contains("failed earlier run"), "{}", common::stdout(&after));
+    assert!(
+        ssh("h1", "test -e /tmp/handler-ran").status.success(),
+        "the owed handler ran"
+    );
+    let after = deploy_in(
+        dir.path(),
+        &inventory,
+        &["plan", "site.yml", "-e", "v=1 broken=no"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        !common::stdout(&after).contains("failed earlier run"),
+        "{}",
+        common::stdout(&after)
+    );
 }

@@ -121,6 +121,10 @@ pub struct HostRunner {
     pending_handlers: Vec<String>,
     /// Values that must never be shown: `deploy_secret_vars`, `no_log` parameters, passwords.
     secrets: BTreeSet<String>,
+    /// Steps of a saved plan already matched to probed steps, by index.
+    matched: BTreeSet<usize>,
+    /// Steps whose state differs from what a saved plan saw.
+    drifted: Vec<String>,
     /// Whether the tasks being resolved are notified handlers (their converged steps still run:
     /// a `daemon_reload` or `wait_for` handler plans as converged but must act when notified).
     in_handlers: bool,
@@ -150,6 +154,8 @@ impl HostRunner {
             registered: HashMap::new(),
             pending_handlers: Vec::new(),
             in_handlers: false,
+            matched: BTreeSet::new(),
+            drifted: Vec::new(),
             secrets: BTreeSet::new(),
             next_id: 0,
             rounds: 0,
@@ -251,6 +257,7 @@ impl HostRunner {
                         role: None,
                         diff: Diff::new(Action::Run),
                         notify: Vec::new(),
+                        fingerprint: None,
                     };
                     self.report.plan.steps.push(step);
                 }
@@ -399,7 +406,18 @@ impl HostRunner {
             let connection = self.connection.as_ref().expect("connected above");
             let mut shell = connection.open_shell(become_.as_ref()).await?;
             shell.send(crate::apply::PRELUDE).await?;
-            shell.send(lock_script(run).as_str()).await?;
+            let lock_name = if self.target.local {
+                // Several `local` hosts of one run are the same machine: one lock each.
+                let safe: String = self
+                    .name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                format!("deploy.local-{safe}")
+            } else {
+                "deploy".to_string()
+            };
+            shell.send(lock_script(run, &lock_name).as_str()).await?;
             self.shell = Some((become_user, shell));
         }
         Ok(())
@@ -811,6 +829,7 @@ impl HostRunner {
             role: context.role.as_ref().map(|r| r.name.clone()),
             diff,
             notify: task.notify.iter().map(|n| n.value.clone()).collect(),
+            fingerprint: None,
         }
     }
 
@@ -1060,6 +1079,8 @@ impl HostRunner {
                 }
             }
             meta.display.diff = diff.clone();
+            meta.display.fingerprint = Some(section_fingerprint(section));
+            self.compare_with_saved_plan(run, &meta.display);
             let script = if diff.is_converged() && !meta.always_run && !self.in_handlers {
                 Script::new()
             } else {
@@ -1082,6 +1103,33 @@ impl HostRunner {
         Ok(())
     }
 
+    /// When applying a saved plan: notes a step whose probe differs from what the plan saw.
+    fn compare_with_saved_plan(&mut self, run: &RunShared, step: &PlannedStep) {
+        let Some(expected) = &run.options.expected else {
+            return;
+        };
+        let Some(saved) = expected.get(&self.name) else {
+            self.drifted
+                .push("this host is not in the saved plan".to_string());
+            return;
+        };
+        let position = saved.iter().enumerate().position(|(i, s)| {
+            !self.matched.contains(&i) && s.location == step.location && s.task == step.task
+        });
+        match position {
+            Some(i) => {
+                self.matched.insert(i);
+                if step.fingerprint.as_deref() != Some(saved[i].fingerprint.as_str()) {
+                    self.drifted.push(format!("{} ({})", step.task, step.location));
+                }
+            }
+            None => self.drifted.push(format!(
+                "{} ({}): not in the saved plan",
+                step.task, step.location
+            )),
+        }
+    }
+
     /// Probes what is queued and, when applying, applies what is pending: the end of a stage.
     async fn flush(
         &mut self,
@@ -1093,6 +1141,19 @@ impl HostRunner {
         self.probe_queue(run, queue, pending).await?;
         if pending.is_empty() {
             return Ok(());
+        }
+        if run.options.mode == Mode::Apply && !self.drifted.is_empty() {
+            for step in pending.drain(..) {
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::NotRun,
+                    message: None,
+                });
+            }
+            bail!(
+                "refused: the host changed since the saved plan; plan again. Steps whose state changed: {}",
+                self.drifted.join("; ")
+            );
         }
         if run.options.mode == Mode::Apply && crate::engine::interrupted() {
             for step in pending.drain(..) {
@@ -1416,6 +1477,15 @@ impl HostRunner {
     }
 }
 
+/// A digest of what a probe section printed, and how it ended.
+fn section_fingerprint(section: &crate::probe::Section) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(section.status.to_le_bytes());
+    hasher.update(&section.output);
+    crate::saved::hex(&hasher.finalize())
+}
+
 /// Replaces every secret in `text`, longest first (so a secret containing another goes whole).
 fn redact_text(text: &str, secrets: &BTreeSet<String>) -> String {
     let mut ordered: Vec<&String> = secrets.iter().collect();
@@ -1528,7 +1598,7 @@ impl BuildContext for TaskFiles<'_> {
 /// Takes the host's deploy lock for the rest of the conversation: exclusive when applying,
 /// shared when only looking, so two runs never interleave their changes on one host. A run
 /// that cannot get it within `--lock-timeout` fails that host, naming who holds the lock.
-fn lock_script(run: &RunShared) -> Script {
+fn lock_script(run: &RunShared, name: &str) -> Script {
     let exclusive = run.options.mode == Mode::Apply;
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
@@ -1543,7 +1613,13 @@ fn lock_script(run: &RunShared) -> Script {
     );
     let seconds = run.options.lock_timeout.as_secs().to_string();
     let mut script = Script::new();
-    script.raw("deploy_lock=/run/lock/deploy.lock; deploy_holder=/run/lock/deploy.holder");
+    script.line(
+        "deploy_lock={}; deploy_holder={}",
+        &[
+            &format!("/run/lock/{name}.lock"),
+            &format!("/run/lock/{name}.holder"),
+        ],
+    );
     script
         .raw(r#"[ -e "$deploy_lock" ] || { : > "$deploy_lock" && chmod 0644 "$deploy_lock"; } 2>/dev/null"#);
     script

@@ -53,6 +53,8 @@ pub struct RunOptions {
     pub force_handlers: bool,
     pub lock_timeout: Duration,
     pub step_timeout: Option<Duration>,
+    /// When applying a saved plan: per host, what its probe saw for each step.
+    pub expected: Option<Arc<HashMap<String, Vec<crate::saved::SavedStep>>>>,
 }
 
 /// The outcome of a run: one report per host, in inventory order.
@@ -278,13 +280,36 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
     } else {
         None
     };
+    let saved = if mode == Mode::Apply && crate::saved::is_saved_plan(&args.playbook) {
+        Some(load_saved_plan(args)?)
+    } else {
+        None
+    };
+    if saved.is_none() && args.inventories.is_empty() {
+        anyhow::bail!(
+            "an inventory is required: -i INVENTORY (or `deploy apply PLAN.json` for a saved plan)"
+        );
+    }
+    if args.out.is_some() && mode != Mode::Plan {
+        anyhow::bail!("--out saves a plan: it goes with `deploy plan`");
+    }
     let options = RunOptions {
         mode,
-        inventories: args.inventories.clone(),
-        playbook: args.playbook.clone(),
-        limit: args.limit.clone(),
-        tags: args.tags.clone(),
-        skip_tags: args.skip_tags.clone(),
+        inventories: saved
+            .as_ref()
+            .map_or_else(|| args.inventories.clone(), |s| s.inventories.clone()),
+        playbook: saved
+            .as_ref()
+            .map_or_else(|| args.playbook.clone(), |s| s.playbook.clone()),
+        limit: saved
+            .as_ref()
+            .map_or_else(|| args.limit.clone(), |s| s.limit.clone()),
+        tags: saved
+            .as_ref()
+            .map_or_else(|| args.tags.clone(), |s| s.tags.clone()),
+        skip_tags: saved
+            .as_ref()
+            .map_or_else(|| args.skip_tags.clone(), |s| s.skip_tags.clone()),
         extra_vars: args.extra_vars.clone(),
         forks: args.forks,
         become_password,
@@ -293,7 +318,16 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         force_handlers: args.force_handlers,
         lock_timeout: Duration::from_secs(args.lock_timeout),
         step_timeout: args.step_timeout.map(Duration::from_secs),
+        expected: saved.as_ref().map(|s| {
+            Arc::new(
+                s.hosts
+                    .iter()
+                    .map(|h| (h.host.clone(), h.steps.clone()))
+                    .collect::<HashMap<_, _>>(),
+            )
+        }),
     };
+    let saved_options = options.clone();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let json = args.format == crate::cli::Format::Json;
     let reporter = Reporter {
@@ -304,7 +338,10 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         run(options, reporter).await
     })?;
     if mode == Mode::Apply {
-        write_retry_file(&report, &args.playbook);
+        write_retry_file(&report, &saved_options.playbook);
+    }
+    if let Some(out) = &args.out {
+        save_plan(out, &saved_options, &report)?;
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&report.to_json(mode))?);
@@ -325,6 +362,70 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
         Mode::Apply => print!("{}", crate::report::render_recap(&report)),
     }
     Ok(std::process::ExitCode::from(report.exit_code(mode)))
+}
+
+/// Reads a saved plan and checks that the run's inputs are still the ones it was made from.
+fn load_saved_plan(args: &crate::cli::RunArgs) -> Result<crate::saved::SavedPlan> {
+    let saved = crate::saved::load(&args.playbook)?;
+    if !args.inventories.is_empty() || args.limit.is_some() || !args.tags.is_empty() {
+        anyhow::bail!("a saved plan carries its own inventory, limit and tags: give only `deploy apply PLAN.json [-e ...]`");
+    }
+    let root = std::env::current_dir().context("cannot read the current directory")?;
+    let digest = crate::saved::inputs_digest(&saved.inventories, &saved.playbook, &root)?;
+    if digest != saved.inputs_digest {
+        anyhow::bail!(
+            "refused: the inventory or playbook files changed since {} was made; plan again",
+            args.playbook.display()
+        );
+    }
+    if crate::saved::extra_vars_digest(&args.extra_vars) != saved.extra_vars_digest {
+        anyhow::bail!(
+            "refused: the plan was made with other -e arguments; give the same ones (they are not stored)"
+        );
+    }
+    Ok(saved)
+}
+
+/// Writes `deploy plan --out`: the inputs, their digests, and each host's probed steps.
+fn save_plan(out: &Path, options: &RunOptions, report: &RunReport) -> Result<()> {
+    let root = std::env::current_dir().context("cannot read the current directory")?;
+    let plan = crate::saved::SavedPlan {
+        deploy_saved_plan: crate::saved::VERSION,
+        inventories: options.inventories.clone(),
+        playbook: options.playbook.clone(),
+        limit: options.limit.clone(),
+        tags: options.tags.clone(),
+        skip_tags: options.skip_tags.clone(),
+        extra_vars_digest: crate::saved::extra_vars_digest(&options.extra_vars),
+        inputs_digest: crate::saved::inputs_digest(&options.inventories, &options.playbook, &root)?,
+        hosts: report
+            .hosts
+            .iter()
+            .filter(|h| !h.failed())
+            .map(|h| crate::saved::SavedHost {
+                host: h.plan.host.clone(),
+                steps: h
+                    .plan
+                    .steps
+                    .iter()
+                    .filter_map(|s| {
+                        s.fingerprint.as_ref().map(|f| crate::saved::SavedStep {
+                            location: s.location.clone(),
+                            task: s.task.clone(),
+                            fingerprint: f.clone(),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    crate::saved::write(out, &plan)?;
+    eprintln!(
+        "plan saved to {} (apply it with: deploy apply {})",
+        out.display(),
+        out.display()
+    );
+    Ok(())
 }
 
 /// After a run with failed or unreachable hosts, lists them in `PLAYBOOK.retry` beside the
