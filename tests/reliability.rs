@@ -50,12 +50,8 @@ fn failures_are_isolated_and_reported() {
     );
 
     // h2 refuses connections: h1 and h3 are done, h2 is reported, well within the timeout.
-    assert!(
-        ssh("h2", "systemctl stop ssh.socket ssh.service")
-            .status
-            .success()
-            || true
-    );
+    // Stopping sshd from inside may end this very session: its exit status says nothing.
+    let _ = ssh("h2", "systemctl stop ssh.socket ssh.service");
     let started = Instant::now();
     let out = deploy_in(
         dir.path(),
