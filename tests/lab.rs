@@ -1,8 +1,10 @@
 //! `deploy lab` end to end, over real SSH: hosts come up, are independent, install packages
 //! through the proxy and the local repository, survive a reboot, and leave nothing behind.
 //!
-//! The lab is one machine-wide resource (bridge, subnet, namespace names), so every test that
-//! touches it holds `LAB`, and the lifecycle is one sequential test.
+//! A lab instance is one machine-wide resource (bridge, subnet, namespace names), so every test
+//! that touches one holds `LAB`, and the lifecycle is one sequential test. Only the lifecycle
+//! test uses instance 0; the side-by-side test uses instances 7 and 8, so it never disturbs
+//! someone using instance 0 on the same machine.
 
 mod common;
 
@@ -19,25 +21,54 @@ static LAB: Mutex<()> = Mutex::new(());
 
 const PASSWORD: &str = "lab-sudo-password";
 
+/// Instance 0's state directory: `DEPLOY_LAB_DIR` if set, as for the tool itself.
 fn lab_dir() -> PathBuf {
-    std::env::var_os("DEPLOY_LAB_DIR").map_or_else(|| PathBuf::from("/var/tmp/deploy-lab"), PathBuf::from)
+    instance_dir(0)
+}
+
+/// Other instances always use their default directories, so one `DEPLOY_LAB_DIR` never
+/// ends up shared by two instances.
+fn instance_dir(instance: u8) -> PathBuf {
+    match instance {
+        0 => std::env::var_os("DEPLOY_LAB_DIR")
+            .map_or_else(|| PathBuf::from("/var/tmp/deploy-lab"), PathBuf::from),
+        n => PathBuf::from(format!("/var/tmp/deploy-lab-{n}")),
+    }
+}
+
+/// `deploy lab` for one instance, named by `DEPLOY_LAB_INSTANCE` (and `DEPLOY_LAB_DIR` for
+/// instance 0).
+fn lab_command(instance: u8) -> Command {
+    let mut command = deploy();
+    command
+        .arg("lab")
+        .env("DEPLOY_LAB_INSTANCE", instance.to_string());
+    if instance == 0 {
+        command.env("DEPLOY_LAB_DIR", lab_dir());
+    } else {
+        command.env_remove("DEPLOY_LAB_DIR");
+    }
+    command
 }
 
 fn lab(args: &[&str]) -> Output {
-    deploy()
-        .arg("lab")
-        .args(args)
-        .env("DEPLOY_LAB_DIR", lab_dir())
-        .output()
-        .expect("deploy runs")
+    lab_in(0, args)
+}
+
+fn lab_in(instance: u8, args: &[&str]) -> Output {
+    lab_command(instance).args(args).output().expect("deploy runs")
 }
 
 /// Runs a lab subcommand that must succeed; returns its stdout.
 fn lab_ok(args: &[&str]) -> String {
-    let output = lab(args);
+    lab_ok_in(0, args)
+}
+
+fn lab_ok_in(instance: u8, args: &[&str]) -> String {
+    let output = lab_in(instance, args);
     assert!(
         output.status.success(),
-        "deploy lab {args:?} failed:\n{}",
+        "deploy lab {args:?} (instance {instance}) failed:\n{}",
         stderr(&output)
     );
     stdout(&output)
@@ -45,9 +76,8 @@ fn lab_ok(args: &[&str]) -> String {
 
 /// `deploy lab ssh HOST --user USER -- COMMAND`, with `input` on stdin.
 fn ssh_with_input(host: &str, user: &str, command: &str, input: &str) -> Output {
-    let mut child = deploy()
-        .args(["lab", "ssh", host, "--user", user, "--", command])
-        .env("DEPLOY_LAB_DIR", lab_dir())
+    let mut child = lab_command(0)
+        .args(["ssh", host, "--user", user, "--", command])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -128,48 +158,77 @@ fn build_package(dir: &Path) -> PathBuf {
     deb
 }
 
-/// Everything of the lab still on the machine; empty when it is down.
-fn leftovers() -> Vec<String> {
+fn ip_routes(args: &[&str]) -> Vec<String> {
+    let routes = Command::new("ip")
+        .args(["-4", "route", "show"])
+        .args(args)
+        .output()
+        .unwrap();
+    stdout(&routes)
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| format!("route {}", line.trim()))
+        .collect()
+}
+
+/// Everything of one lab instance still on the machine; empty when it is down. Other
+/// instances' namespaces, mounts, cgroups, bridges, routes and processes are not counted.
+fn leftovers(instance: u8) -> Vec<String> {
+    let (machine_prefix, netns_prefix, cgroup, bridge) = match instance {
+        0 => (
+            "h".to_string(),
+            "lab-h".to_string(),
+            "deploy-lab".to_string(),
+            "labbr0".to_string(),
+        ),
+        n => (
+            format!("lab{n}-h"),
+            format!("lab{n}-h"),
+            format!("deploy-lab-{n}"),
+            format!("labbr{n}"),
+        ),
+    };
+    let is_machine = |name: &str| {
+        name.strip_prefix(&machine_prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+    };
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/run/netns").into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("lab-h") {
+        if name.starts_with(&netns_prefix) {
             found.push(format!("netns {name}"));
         }
     }
-    let dir = lab_dir().display().to_string();
+    let dir = format!("{}/", instance_dir(instance).display());
+    let propagate = format!("nspawn/propagate/{machine_prefix}");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     found.extend(
         mounts
             .lines()
-            .filter(|line| line.contains(&dir) || line.contains("nspawn/propagate/h"))
+            .filter(|line| line.contains(&dir) || line.contains(&propagate))
             .map(String::from),
     );
     for root in ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"] {
-        if Path::new(root).join("deploy-lab").exists() {
-            found.push(format!("cgroup {root}/deploy-lab"));
+        if Path::new(root).join(&cgroup).exists() {
+            found.push(format!("cgroup {root}/{cgroup}"));
         }
     }
-    if Path::new("/sys/class/net/labbr0").exists() {
-        found.push("bridge labbr0".into());
+    if Path::new("/sys/class/net").join(&bridge).exists() {
+        found.push(format!("bridge {bridge}"));
     }
-    let routes = Command::new("ip")
-        .args(["-4", "route", "show", "table", "all", "root", "10.213.0.0/16"])
-        .output()
-        .unwrap();
-    found.extend(
-        stdout(&routes)
-            .lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| format!("route {line}")),
-    );
+    let subnet = format!("10.213.{instance}.0/24");
+    found.extend(ip_routes(&["table", "all", "root", &subnet]));
+    if instance == 0 {
+        found.extend(ip_routes(&["table", "all", "10.213.0.0/16"]));
+    }
+    let supervisor = format!("deploy-lab-supervisor-{machine_prefix}");
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         // Zombies have an empty command line; only live processes count.
-        if cmdline.contains(&dir) || cmdline.contains("deploy-lab-supervisor") {
+        if cmdline.contains(&dir) || cmdline.contains(&supervisor) {
             found.push(format!(
                 "process {}: {cmdline}",
                 entry.file_name().to_string_lossy()
@@ -181,7 +240,9 @@ fn leftovers() -> Vec<String> {
         .flatten()
         .flatten()
     {
-        found.push(format!("{}", entry.path().display()));
+        if is_machine(&entry.file_name().to_string_lossy()) {
+            found.push(format!("{}", entry.path().display()));
+        }
     }
     found
 }
@@ -196,14 +257,15 @@ fn lab_lifecycle_over_ssh() {
     timed("base (built or cached)", || lab_ok(&["base"]));
 
     // Someone else routing part of the subnet: the lab refuses to start and creates nothing.
+    // (10.213.200.0/24 is inside instance 0's guarded /16 but no lab instance's own /24.)
     let add = Command::new("ip")
-        .args(["route", "add", "blackhole", "10.213.7.0/24"])
+        .args(["route", "add", "blackhole", "10.213.200.0/24"])
         .status()
         .unwrap();
     assert!(add.success());
     let refused = lab(&["up", "1"]);
     Command::new("ip")
-        .args(["route", "del", "blackhole", "10.213.7.0/24"])
+        .args(["route", "del", "blackhole", "10.213.200.0/24"])
         .status()
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
@@ -212,7 +274,7 @@ fn lab_lifecycle_over_ssh() {
         "{}",
         stderr(&refused)
     );
-    assert!(leftovers().is_empty(), "{:?}", leftovers());
+    assert!(leftovers(0).is_empty(), "{:?}", leftovers(0));
 
     timed("up 3", || lab_ok(&["up", "3"]));
     let hosts = ["h1", "h2", "h3"];
@@ -332,7 +394,7 @@ fn lab_lifecycle_over_ssh() {
 
     // Down removes everything, twice is fine, and known_hosts stays valid for the next up.
     timed("down", || lab_ok(&["down"]));
-    assert_eq!(leftovers(), Vec::<String>::new());
+    assert_eq!(leftovers(0), Vec::<String>::new());
     lab_ok(&["down"]);
     timed("up 3 (base cached)", || lab_ok(&["up", "3"]));
     assert!(
@@ -340,7 +402,126 @@ fn lab_lifecycle_over_ssh() {
         "a new up starts from the base"
     );
     lab_ok(&["down"]);
-    assert_eq!(leftovers(), Vec::<String>::new());
+    assert_eq!(leftovers(0), Vec::<String>::new());
+}
+
+/// `deploy lab ssh --instance N HOST -- COMMAND` as root. The flag, not the environment
+/// (which names instance 0 here), picks the instance.
+fn ssh_in(instance: u8, host: &str, command: &str) -> Output {
+    deploy()
+        .env("DEPLOY_LAB_INSTANCE", "0")
+        .env_remove("DEPLOY_LAB_DIR")
+        .args([
+            "lab",
+            "ssh",
+            "--instance",
+            &instance.to_string(),
+            host,
+            "--",
+            command,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("deploy runs")
+}
+
+fn ssh_ok_in(instance: u8, host: &str, command: &str) -> String {
+    let output = ssh_in(instance, host, command);
+    assert!(
+        output.status.success(),
+        "`{command}` on {host} of instance {instance} failed:\n{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stdout(&output).trim().to_string()
+}
+
+/// Two lab instances side by side: both answer, each has its own subnet, neither reaches the
+/// other, and taking one down leaves the other as it was.
+#[test]
+fn lab_instances_run_side_by_side() {
+    if !lab_possible() {
+        return;
+    }
+    let _lab = LAB.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (first, second) = (7, 8);
+    lab_ok_in(first, &["down"]);
+    lab_ok_in(second, &["down"]);
+
+    // Started at the same moment: each takes its own lock; the base is built at most once.
+    timed("up 1 and up 2 at once", || {
+        std::thread::scope(|scope| {
+            let one = scope.spawn(|| lab_ok_in(first, &["up", "1"]));
+            let two = scope.spawn(|| lab_ok_in(second, &["up", "2"]));
+            one.join().unwrap();
+            two.join().unwrap();
+        })
+    });
+    assert_eq!(ssh_ok_in(first, "h1", "whoami"), "root");
+    for host in ["h1", "h2"] {
+        assert_eq!(ssh_ok_in(second, host, "hostname"), host);
+    }
+    assert_eq!(ssh_ok_in(first, "h1", "hostname"), "h1");
+    assert_eq!(
+        ssh_ok_in(second, "h1", "ip -4 -o addr show dev eth0 | awk '{print $4}'"),
+        "10.213.8.11/24"
+    );
+    assert!(ssh_ok_in(second, "h1", "getent hosts h2").starts_with("10.213.8.12 "));
+    let status = lab_ok_in(second, &["status"]);
+    assert!(status.contains("h1    10.213.8.11   up"), "{status}");
+    assert!(status.contains("h2    10.213.8.12   up"), "{status}");
+    let inventory = lab_ok_in(second, &["inventory"]);
+    assert_eq!(inventory.trim(), "/var/tmp/deploy-lab-8/inventory.yml");
+    let text = std::fs::read_to_string(inventory.trim()).unwrap();
+    assert!(text.contains("ansible_host: \"10.213.8.11\""), "{text}");
+    assert!(text.contains("/var/tmp/deploy-lab-8/ssh/known_hosts"), "{text}");
+
+    // ping comes through the second instance's own proxy (port 3143+8 on 10.213.8.1); the
+    // gateway answers it, the first instance's host is not reachable at all.
+    timed("iputils-ping install", || {
+        ssh_ok_in(
+            second,
+            "h1",
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y -q iputils-ping >/dev/null 2>&1 \
+             || apt-get install -y iputils-ping",
+        )
+    });
+    ssh_ok_in(second, "h1", "ping -c1 -W1 10.213.8.1");
+    ssh_ok_in(second, "h1", "ping -c1 -W1 10.213.8.12");
+    let crossing = ssh_in(second, "h1", "ping -c1 -W1 10.213.7.11");
+    assert!(
+        !crossing.status.success(),
+        "instance 8's h1 reached instance 7's h1:\n{}",
+        stdout(&crossing)
+    );
+
+    // Down of the second leaves the first running, the same boot, its disk and network intact.
+    let boot_id = ssh_ok_in(first, "h1", "cat /proc/sys/kernel/random/boot_id");
+    ssh_ok_in(first, "h1", "echo kept > /root/still-here");
+    timed("down of instance 8", || lab_ok_in(second, &["down"]));
+    assert_eq!(leftovers(second), Vec::<String>::new());
+    assert_eq!(
+        ssh_ok_in(first, "h1", "cat /proc/sys/kernel/random/boot_id"),
+        boot_id
+    );
+    assert_eq!(ssh_ok_in(first, "h1", "cat /root/still-here"), "kept");
+    let first_status = lab_ok_in(first, &["status"]);
+    assert!(first_status.contains("h1    10.213.7.11   up"), "{first_status}");
+    let first_left = leftovers(first);
+    for expected in [
+        "netns lab7-h1",
+        "bridge labbr7",
+        "cgroup /sys/fs/cgroup/unified/deploy-lab-7",
+        "route unreachable 10.213.7.0/24 metric 4000",
+    ] {
+        assert!(
+            first_left.iter().any(|item| item == expected),
+            "instance 7 lost {expected}: {first_left:?}"
+        );
+    }
+
+    lab_ok_in(first, &["down"]);
+    assert_eq!(leftovers(first), Vec::<String>::new());
 }
 
 /// Runs `deploy lab ARGS` against a fresh lab directory and checks the one-line error.

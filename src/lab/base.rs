@@ -4,7 +4,9 @@
 //! host can install at once, apt's daily timers are masked so they never wake up mid-test, the
 //! lab users exist, and the base's own SSH host keys are removed so that no two hosts ever
 //! share one. It is built in a temporary directory and renamed into place, so a killed build
-//! never leaves a half base behind.
+//! never leaves a half base behind. Lab instances share one base (hosts only ever read it, as
+//! their overlay's lower layer), so it is built under a lock of its own in the cache: two
+//! instances starting at once build it once, and neither removes the other's build.
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -14,7 +16,7 @@ use std::process::Stdio;
 
 use anyhow::{bail, Context, Result};
 
-use super::process::{command, run};
+use super::process::{command, run, Lock};
 use super::{Lab, DEPLOYPW_PASSWORD};
 
 const SUITE: &str = "bookworm";
@@ -35,7 +37,15 @@ pub fn ensure(lab: &Lab, rebuild: bool) -> Result<bool> {
         .expect("the base has a name")
         .to_string_lossy()
         .into_owned();
-    // Leftovers of killed builds; the lab lock makes sure none is still being written.
+    let _lock = Lock::acquire(
+        &cache.join(format!("{name}.lock")),
+        "waiting for another `deploy lab` command to build the base image...",
+    )?;
+    // Built by whoever held the lock before us.
+    if base.is_dir() && !rebuild {
+        return Ok(false);
+    }
+    // Leftovers of killed builds; the base lock makes sure none is still being written.
     for entry in fs::read_dir(cache)?.flatten() {
         if entry
             .file_name()
@@ -47,8 +57,11 @@ pub fn ensure(lab: &Lab, rebuild: bool) -> Result<bool> {
         }
     }
     if rebuild && base.is_dir() {
-        if !lab.recorded_hosts().is_empty() {
-            bail!("hosts are using the base image; run `deploy lab down` before `deploy lab base --rebuild`");
+        if !lab.recorded_hosts().is_empty() || !overlays_over(&base).is_empty() {
+            bail!(
+                "hosts are using the base image (of this lab or another lab instance sharing it); \
+                 run `deploy lab down` on every lab using it before `deploy lab base --rebuild`"
+            );
         }
         let old = cache.join(format!("{name}.tmp-old-{}", std::process::id()));
         fs::rename(&base, &old)?;
@@ -86,6 +99,28 @@ pub fn ensure(lab: &Lab, rebuild: bool) -> Result<bool> {
     fs::rename(&temp, &base)
         .with_context(|| format!("could not move the base image to {}", base.display()))?;
     Ok(true)
+}
+
+/// Mount points of overlays whose lower layer is `base`: hosts of any lab instance on it.
+fn overlays_over(base: &Path) -> Vec<String> {
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    lower_dir_users(&table, &base.display().to_string())
+}
+
+fn lower_dir_users(mountinfo: &str, base: &str) -> Vec<String> {
+    mountinfo
+        .lines()
+        .filter(|line| {
+            // The super block options come last, after the ` - overlay overlay ` separator.
+            line.split_once(" - overlay ").is_some_and(|(_, options)| {
+                options
+                    .split(',')
+                    .filter_map(|option| option.strip_prefix("lowerdir="))
+                    .any(|lower| lower.split(':').any(|dir| dir == base))
+            })
+        })
+        .filter_map(|line| line.split(' ').nth(4).map(String::from))
+        .collect()
 }
 
 fn customize(root: &Path) -> Result<()> {
@@ -159,4 +194,26 @@ fn write(root: &Path, relative: &str, content: &str) -> Result<()> {
         fs::create_dir_all(parent)?;
     }
     fs::write(&path, content).with_context(|| format!("could not write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlays_on_the_base_are_found_in_mountinfo() {
+        let table = "\
+36 25 0:32 / /var/tmp/deploy-lab/hosts/h1/root rw,relatime - overlay overlay rw,lowerdir=/var/tmp/deploy-lab/cache/base-bookworm,upperdir=/var/tmp/deploy-lab/hosts/h1/upper,workdir=/var/tmp/deploy-lab/hosts/h1/work
+37 25 0:33 / /var/tmp/deploy-lab-3/hosts/h2/root rw,relatime - overlay overlay rw,lowerdir=/var/tmp/deploy-lab/cache/base-bookworm,upperdir=/x,workdir=/y
+38 25 0:34 / /other rw,relatime - overlay overlay rw,lowerdir=/var/tmp/deploy-lab/cache/base-bookworm-old,upperdir=/x,workdir=/y
+39 25 8:1 / /var/tmp/deploy-lab/cache/base-bookworm rw - ext4 /dev/sda1 rw
+";
+        assert_eq!(
+            lower_dir_users(table, "/var/tmp/deploy-lab/cache/base-bookworm"),
+            [
+                "/var/tmp/deploy-lab/hosts/h1/root",
+                "/var/tmp/deploy-lab-3/hosts/h2/root"
+            ]
+        );
+    }
 }

@@ -22,12 +22,13 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::inventory::LabUser;
 use super::process::{self, command, recorded_ours, run};
-use super::{base, host_address, host_name, net, proxy, repo, teardown, Lab, DEPLOYPW_PASSWORD};
+use super::{base, host_name, net, proxy, repo, teardown, Lab, DEPLOYPW_PASSWORD};
 
 /// How long a new host may take to answer `ssh true` (it is about a second when all is well).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 /// The cgroup hierarchies nspawn needs a cgroup of its own in (hybrid v1 + v2 machines).
 const CGROUP_ROOTS: [&str; 2] = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"];
+/// The lab's parent cgroup: this for instance 0, with `-N` appended for instance N.
 const CGROUP_NAME: &str = "deploy-lab";
 
 /// Keeps hosts already running, starts h1..h`count` that are not, and waits for them.
@@ -57,7 +58,11 @@ pub fn up(lab: &Lab, count: u32) -> Result<()> {
     }
     // Running hosts learn the names of the new ones.
     for &index in &running {
-        write_file(&root_dir(lab, index).join("etc/hosts"), &hosts_file(&all), 0o644)?;
+        write_file(
+            &root_dir(lab, index).join("etc/hosts"),
+            &hosts_file(lab, &all),
+            0o644,
+        )?;
     }
     tracing::debug!("hosts started after {:?}", started.elapsed());
     wait_ready(lab, &new)?;
@@ -71,8 +76,12 @@ pub fn up(lab: &Lab, count: u32) -> Result<()> {
     } else {
         format!("h1..h{count}")
     };
+    let which = match lab.instance() {
+        0 => String::new(),
+        instance => format!(" (instance {instance}, 10.213.{instance}.0/24)"),
+    };
     eprintln!(
-        "lab up: {range} ({} started, {} already running) in {:.1}s",
+        "lab up{which}: {range} ({} started, {} already running) in {:.1}s",
         new.len(),
         running.len(),
         started.elapsed().as_secs_f64()
@@ -107,7 +116,7 @@ pub fn root_dir(lab: &Lab, index: u32) -> PathBuf {
 /// Arguments that only host N's supervisor of this lab has.
 pub fn supervisor_markers(lab: &Lab, index: u32) -> [String; 2] {
     [
-        format!("deploy-lab-supervisor-{}", host_name(index)),
+        format!("deploy-lab-supervisor-{}", lab.machine_name(index)),
         directory_arg(lab, index),
     ]
 }
@@ -115,7 +124,7 @@ pub fn supervisor_markers(lab: &Lab, index: u32) -> [String; 2] {
 /// Arguments that only host N's nspawn of this lab has.
 pub fn nspawn_markers(lab: &Lab, index: u32) -> [String; 2] {
     [
-        format!("--machine={}", host_name(index)),
+        format!("--machine={}", lab.machine_name(index)),
         directory_arg(lab, index),
     ]
 }
@@ -124,24 +133,25 @@ fn directory_arg(lab: &Lab, index: u32) -> String {
     format!("--directory={}", root_dir(lab, index).display())
 }
 
-/// Where nspawn keeps host N's mount propagation directory.
-pub fn propagate_dir(index: u32) -> PathBuf {
-    Path::new("/run/systemd/nspawn/propagate").join(host_name(index))
+/// Where nspawn keeps host N's mount propagation directory (named after the machine).
+pub fn propagate_dir(lab: &Lab, index: u32) -> PathBuf {
+    Path::new("/run/systemd/nspawn/propagate").join(lab.machine_name(index))
 }
 
 /// Host N's cgroups, one per hierarchy.
-pub fn cgroup_dirs(index: u32) -> Vec<PathBuf> {
-    CGROUP_ROOTS
-        .iter()
-        .map(|root| Path::new(root).join(CGROUP_NAME).join(host_name(index)))
+pub fn cgroup_dirs(lab: &Lab, index: u32) -> Vec<PathBuf> {
+    cgroup_parents(lab)
+        .into_iter()
+        .map(|parent| parent.join(host_name(index)))
         .collect()
 }
 
 /// The lab's parent cgroups, one per hierarchy.
-pub fn cgroup_parents() -> Vec<PathBuf> {
+pub fn cgroup_parents(lab: &Lab) -> Vec<PathBuf> {
+    let name = lab.suffixed(CGROUP_NAME);
     CGROUP_ROOTS
         .iter()
-        .map(|root| Path::new(root).join(CGROUP_NAME))
+        .map(|root| Path::new(root).join(&name))
         .collect()
 }
 
@@ -198,7 +208,7 @@ fn write_known_hosts(lab: &Lab) -> Result<()> {
         text.push_str(&format!(
             "{},{} {kind} {key}\n",
             host_name(index),
-            host_address(index)
+            lab.host_address(index)
         ));
     }
     write_file(&lab.known_hosts(), &text, 0o644)
@@ -206,7 +216,10 @@ fn write_known_hosts(lab: &Lab) -> Result<()> {
 
 fn start(lab: &Lab, index: u32, all: &BTreeSet<u32>) -> Result<()> {
     let dir = lab.host_dir(index);
-    if dir.exists() || net::netns_path(index).exists() || cgroup_dirs(index).iter().any(|cg| cg.exists()) {
+    if dir.exists()
+        || net::netns_path(lab, index).exists()
+        || cgroup_dirs(lab, index).iter().any(|cg| cg.exists())
+    {
         // Left by a host that died or a killed run: start from a clean slate.
         let left = teardown::stop_hosts(lab, &[index]);
         if !left.is_empty() {
@@ -219,13 +232,13 @@ fn start(lab: &Lab, index: u32, all: &BTreeSet<u32>) -> Result<()> {
     }
     mount_overlay(&lab.base_dir(), &upper, &work, &root)?;
     populate(lab, index, &root, all)?;
-    net::create_host_link(index)?;
-    for cgroup in cgroup_dirs(index) {
+    net::create_host_link(lab, index)?;
+    for cgroup in cgroup_dirs(lab, index) {
         fs::create_dir_all(&cgroup)
             .with_context(|| format!("could not create the cgroup {}", cgroup.display()))?;
     }
     // nspawn cannot remove it where /run is not a tmpfs; the supervisor does between boots.
-    let _ = fs::remove_dir_all(propagate_dir(index));
+    let _ = fs::remove_dir_all(propagate_dir(lab, index));
     spawn_supervisor(lab, index)
 }
 
@@ -264,7 +277,7 @@ fn mount_overlay(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Resu
 fn populate(lab: &Lab, index: u32, root: &Path, all: &BTreeSet<u32>) -> Result<()> {
     let name = host_name(index);
     write_file(&root.join("etc/hostname"), &format!("{name}\n"), 0o644)?;
-    write_file(&root.join("etc/hosts"), &hosts_file(all), 0o644)?;
+    write_file(&root.join("etc/hosts"), &hosts_file(lab, all), 0o644)?;
     write_file(
         &root.join("etc/machine-id"),
         &format!("{}\n", random_hex(16)?),
@@ -300,7 +313,7 @@ fn populate(lab: &Lab, index: u32, root: &Path, all: &BTreeSet<u32>) -> Result<(
     }
     write_file(
         &root.join("etc/apt/apt.conf.d/01lab-proxy"),
-        &proxy::apt_config(),
+        &proxy::apt_config(lab),
         0o644,
     )?;
     write_file(
@@ -313,10 +326,10 @@ fn populate(lab: &Lab, index: u32, root: &Path, all: &BTreeSet<u32>) -> Result<(
 }
 
 /// `/etc/hosts` naming every host of the lab, so `sudo` and `psql -h h2` resolve names.
-fn hosts_file(all: &BTreeSet<u32>) -> String {
-    let mut text = String::from("127.0.0.1\tlocalhost\n10.213.0.1\tlab-gateway\n");
+fn hosts_file(lab: &Lab, all: &BTreeSet<u32>) -> String {
+    let mut text = format!("127.0.0.1\tlocalhost\n{}\tlab-gateway\n", lab.gateway());
     for &index in all {
-        text.push_str(&format!("{}\t{}\n", host_address(index), host_name(index)));
+        text.push_str(&format!("{}\t{}\n", lab.host_address(index), host_name(index)));
     }
     text
 }
@@ -360,22 +373,28 @@ while :; do
 done
 "#;
     let name = host_name(index);
+    let machine = lab.machine_name(index);
     let dir = lab.host_dir(index);
-    let cgroups = cgroup_dirs(index);
+    let cgroups = cgroup_dirs(lab, index);
     let console = File::create(dir.join("console.log")).context("could not create the host's console log")?;
     let mut supervisor = Command::new("/bin/sh");
     supervisor
         .args(["-c", SCRIPT])
-        .arg(format!("deploy-lab-supervisor-{name}"))
+        .arg(format!("deploy-lab-supervisor-{machine}"))
         .arg(process::tool("systemd-nspawn")?)
         .args([
             "--quiet",
             "--boot",
             "--keep-unit",
             "--register=no",
-            &format!("--machine={name}"),
+            &format!("--machine={machine}"),
+            // Inside, the host is plain hN whatever instance it belongs to.
+            &format!("--hostname={name}"),
             &directory_arg(lab, index),
-            &format!("--network-namespace-path={}", net::netns_path(index).display()),
+            &format!(
+                "--network-namespace-path={}",
+                net::netns_path(lab, index).display()
+            ),
             "--console=passive",
             "--link-journal=no",
             "--resolv-conf=off",
@@ -385,7 +404,7 @@ done
         .env("LAB_CGROUP_V1", &cgroups[0])
         .env("LAB_CGROUP_V2", &cgroups[1])
         .env("LAB_NSPAWN_PID", nspawn_pid_file(lab, index))
-        .env("LAB_PROPAGATE", propagate_dir(index))
+        .env("LAB_PROPAGATE", propagate_dir(lab, index))
         .stdin(Stdio::null())
         .stdout(console.try_clone().context("could not share the console log")?)
         .stderr(console);
@@ -434,7 +453,7 @@ fn wait_ready(lab: &Lab, hosts: &[u32]) -> Result<()> {
 
 fn wait_one(lab: &Lab, index: u32) -> Result<()> {
     let name = host_name(index);
-    let address = SocketAddr::from((host_address(index), 22));
+    let address = SocketAddr::from((lab.host_address(index), 22));
     let console = lab.host_dir(index).join("console.log");
     let deadline = Instant::now() + BOOT_TIMEOUT;
     let mut last_error = String::from("sshd never accepted a connection");
@@ -477,7 +496,7 @@ fn tail(path: &Path, lines: usize) -> String {
 pub fn ssh_command(lab: &Lab, index: u32, user: LabUser, command: &[String]) -> Result<Command> {
     let mut ssh = process::command("ssh")?;
     ssh.args(lab.ssh_options())
-        .arg(format!("{}@{}", user.name(), host_address(index)))
+        .arg(format!("{}@{}", user.name(), lab.host_address(index)))
         .args(command);
     Ok(ssh)
 }
@@ -517,12 +536,12 @@ pub fn status(lab: &Lab) -> Result<()> {
             println!(
                 "{:<5} {:<13} {state}",
                 host_name(index),
-                host_address(index).to_string()
+                lab.host_address(index).to_string()
             );
         }
     }
     let proxy = match proxy::running(lab) {
-        Some(pid) => format!("up (PID {pid}) on {}:{}", net::BRIDGE_ADDRESS, proxy::PORT),
+        Some(pid) => format!("up (PID {pid}) on {}:{}", lab.gateway(), proxy::port(lab)),
         None => "down".to_string(),
     };
     eprintln!("apt proxy: {proxy}; base image: {}", lab.base_dir().display());
@@ -553,9 +572,32 @@ mod tests {
     fn hosts_file_names_every_host() {
         let all: BTreeSet<u32> = [1, 2, 3].into();
         assert_eq!(
-            hosts_file(&all),
+            hosts_file(&Lab::new(Path::new("/var/tmp/lab")), &all),
             "127.0.0.1\tlocalhost\n10.213.0.1\tlab-gateway\n10.213.0.11\th1\n10.213.0.12\th2\n10.213.0.13\th3\n"
         );
+        let four = Lab::open(4, None).unwrap();
+        assert_eq!(
+            hosts_file(&four, &[1].into()),
+            "127.0.0.1\tlocalhost\n10.213.4.1\tlab-gateway\n10.213.4.11\th1\n"
+        );
+        assert_eq!(
+            cgroup_dirs(&four, 2),
+            [
+                Path::new("/sys/fs/cgroup/systemd/deploy-lab-4/h2"),
+                Path::new("/sys/fs/cgroup/unified/deploy-lab-4/h2")
+            ]
+        );
+        assert_eq!(supervisor_markers(&four, 2)[0], "deploy-lab-supervisor-lab4-h2");
+        assert_eq!(
+            propagate_dir(&four, 2),
+            Path::new("/run/systemd/nspawn/propagate/lab4-h2")
+        );
+        let zero = Lab::new(Path::new("/var/tmp/lab"));
+        assert_eq!(
+            cgroup_dirs(&zero, 2)[0],
+            Path::new("/sys/fs/cgroup/systemd/deploy-lab/h2")
+        );
+        assert_eq!(supervisor_markers(&zero, 2)[0], "deploy-lab-supervisor-h2");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use super::{host, host_address, host_name, net, Lab, DEPLOYPW_PASSWORD};
+use super::{host, host_name, net, Lab, DEPLOYPW_PASSWORD};
 
 /// The users every lab host has, all logging in with the lab's key.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ fn render(lab: &Lab, user: LabUser, hosts: &[u32]) -> String {
     for &index in hosts {
         text.push_str(&format!("        {}:\n", host_name(index)));
         let mut vars = vec![
-            ("ansible_host", host_address(index).to_string()),
+            ("ansible_host", lab.host_address(index).to_string()),
             ("ansible_user", user.name().to_string()),
             (
                 "ansible_ssh_private_key_file",
@@ -113,5 +113,9 @@ mod tests {
         );
         let root = render(&lab, LabUser::Root, &[1]);
         assert!(!root.contains("ansible_become_password"));
+        let five = Lab::open(5, None).unwrap();
+        let text = render(&five, LabUser::Root, &[1]);
+        assert!(text.contains("ansible_host: \"10.213.5.11\""), "{text}");
+        assert!(text.contains("/var/tmp/deploy-lab-5/ssh/known_hosts"), "{text}");
     }
 }

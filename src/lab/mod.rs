@@ -7,6 +7,11 @@
 //! state directory, so `deploy lab down` can clean up after a killed run too, and it only ever
 //! signals processes it started itself (checked by PID, command line and cgroup).
 //! `shared/lab/FINDINGS.md` records why each step is done the way it is.
+//!
+//! Up to ten labs can run side by side on one machine (a benchmark and the test suite, say):
+//! `--instance N` / `DEPLOY_LAB_INSTANCE` picks one, and every machine-wide name it uses (bridge,
+//! subnet, namespaces, cgroups, lock, proxy port, state directory) carries N. Instance 0 keeps
+//! the names the lab always had, so its inventories stay valid; only the base image is shared.
 
 mod base;
 mod host;
@@ -27,18 +32,39 @@ use anyhow::{bail, Result};
 
 pub use inventory::LabUser;
 
-/// Where the lab keeps its state when neither `--lab-dir` nor `DEPLOY_LAB_DIR` says otherwise.
+/// Where lab instance 0 keeps its state when neither `--lab-dir` nor `DEPLOY_LAB_DIR` says
+/// otherwise; instance N uses this with `-N` appended.
 pub const DEFAULT_LAB_DIR: &str = "/var/tmp/deploy-lab";
+/// The highest lab instance: instance N owns 10.213.N.0/24, and ten is plenty on one machine.
+pub const MAX_INSTANCE: u8 = 9;
 /// More hosts than this would not fit the /24 bridge subnet and are surely a typo.
 pub const MAX_HOSTS: u32 = 200;
 /// The sudo password of the `deploypw` user on every lab host (also in `deploypw.password`).
 pub const DEPLOYPW_PASSWORD: &str = "lab-sudo-password";
 
+/// Which lab a subcommand works on.
 #[derive(clap::Args, Debug, Clone)]
 pub struct LabDir {
-    /// The lab's state directory: keys, hosts' disks, proxy cache, local apt repository.
-    #[arg(long, env = "DEPLOY_LAB_DIR", default_value = DEFAULT_LAB_DIR, value_name = "DIR")]
-    pub lab_dir: PathBuf,
+    /// The lab's state directory: keys, hosts' disks, proxy cache, local apt repository
+    /// [default: /var/tmp/deploy-lab, or /var/tmp/deploy-lab-N for instance N].
+    #[arg(long, env = "DEPLOY_LAB_DIR", value_name = "DIR")]
+    pub lab_dir: Option<PathBuf>,
+    /// Which of the machine's independent labs, 0 to 9: instance N has its own bridge, subnet
+    /// 10.213.N.0/24, hosts and state directory.
+    #[arg(
+        long,
+        env = "DEPLOY_LAB_INSTANCE",
+        default_value_t = 0,
+        value_name = "N",
+        value_parser = clap::value_parser!(u8).range(0..=i64::from(MAX_INSTANCE))
+    )]
+    pub instance: u8,
+}
+
+impl LabDir {
+    pub fn lab(&self) -> Result<Lab> {
+        Lab::open(self.instance, self.lab_dir.as_deref())
+    }
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -117,10 +143,10 @@ pub enum RepoCommand {
 pub fn run(command: LabCommand) -> Result<ExitCode> {
     match command {
         LabCommand::Base { rebuild, dir } => {
-            let lab = Lab::new(&dir.lab_dir);
+            let lab = dir.lab()?;
             require_root("deploy lab base")?;
             process::require_tools(&["debootstrap", "chroot"])?;
-            let _lock = process::Lock::acquire()?;
+            let _lock = lab.lock()?;
             let started = Instant::now();
             let built = base::ensure(&lab, rebuild)?;
             let verb = if built { "built" } else { "reused" };
@@ -129,7 +155,7 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
         }
         LabCommand::Up { count, dir } => {
             let count = validate_count(count)?;
-            let lab = Lab::new(&dir.lab_dir);
+            let lab = dir.lab()?;
             require_root("deploy lab up")?;
             let lab_base_cached = lab.base_dir().is_dir();
             let mut tools = vec![
@@ -145,40 +171,42 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
                 tools.extend(["debootstrap", "chroot"]);
             }
             process::require_tools(&tools)?;
-            let _lock = process::Lock::acquire()?;
+            let _lock = lab.lock()?;
+            net::check_dir_instance(&lab)?;
             net::check_subnet_free(&lab)?;
             host::up(&lab, count)?;
         }
         LabCommand::Down { dir } => {
-            let lab = Lab::new(&dir.lab_dir);
+            let lab = dir.lab()?;
             require_root("deploy lab down")?;
-            let _lock = process::Lock::acquire()?;
+            let _lock = lab.lock()?;
+            net::check_dir_instance(&lab)?;
             let leftovers = teardown::down(&lab)?;
             if !leftovers.is_empty() {
                 bail!("the lab could not remove: {}", leftovers.join("; "));
             }
         }
-        LabCommand::Status { dir } => host::status(&Lab::new(&dir.lab_dir))?,
+        LabCommand::Status { dir } => host::status(&dir.lab()?)?,
         LabCommand::Ssh {
             host,
             user,
             command,
             dir,
         } => {
-            let lab = Lab::new(&dir.lab_dir);
+            let lab = dir.lab()?;
             let index = parse_host(&host)?;
             return Err(host::exec_ssh(&lab, index, user, &command));
         }
         LabCommand::Inventory { user, output, dir } => {
-            let lab = Lab::new(&dir.lab_dir);
+            let lab = dir.lab()?;
             let path = inventory::write(&lab, user, output.as_deref())?;
             println!("{}", path.display());
         }
         LabCommand::Repo(RepoCommand::Add { files, dir }) => {
-            let lab = Lab::new(&dir.lab_dir);
+            let lab = dir.lab()?;
             require_root("deploy lab repo add")?;
             process::require_tools(&["dpkg-scanpackages", "dpkg-deb"])?;
-            let _lock = process::Lock::acquire()?;
+            let _lock = lab.lock()?;
             for name in repo::add(&lab, &files)? {
                 eprintln!("added {name}");
             }
@@ -193,27 +221,99 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
 pub struct Lab {
     dir: PathBuf,
     cache: PathBuf,
+    instance: u8,
 }
 
 impl Lab {
-    /// The lab in `dir`; the base image is cached in `$DEPLOY_LAB_CACHE` or `dir/cache`.
+    /// Lab instance 0 in `dir`; the base image is cached in `$DEPLOY_LAB_CACHE` or `dir/cache`.
     pub fn new(dir: &Path) -> Lab {
         let cache = std::env::var_os("DEPLOY_LAB_CACHE").map_or_else(|| dir.join("cache"), PathBuf::from);
         Lab {
             dir: dir.to_path_buf(),
             cache,
+            instance: 0,
         }
     }
 
-    /// The lab named by `DEPLOY_LAB_DIR`, or the default one.
-    pub fn from_env() -> Lab {
-        let dir =
-            std::env::var_os("DEPLOY_LAB_DIR").map_or_else(|| PathBuf::from(DEFAULT_LAB_DIR), PathBuf::from);
-        Lab::new(&dir)
+    /// Lab instance `instance` in `dir`, or in its default state directory. Instances other
+    /// than 0 share one base image: `$DEPLOY_LAB_CACHE`, or instance 0's default cache.
+    pub fn open(instance: u8, dir: Option<&Path>) -> Result<Lab> {
+        if instance > MAX_INSTANCE {
+            bail!("lab instances are numbered 0 to {MAX_INSTANCE}, not {instance}");
+        }
+        let dir = dir.map_or_else(|| default_lab_dir(instance), Path::to_path_buf);
+        if instance == 0 {
+            return Ok(Lab::new(&dir));
+        }
+        let cache = std::env::var_os("DEPLOY_LAB_CACHE")
+            .map_or_else(|| Path::new(DEFAULT_LAB_DIR).join("cache"), PathBuf::from);
+        Ok(Lab { dir, cache, instance })
+    }
+
+    /// The lab named by `DEPLOY_LAB_INSTANCE` and `DEPLOY_LAB_DIR`, or the default one.
+    pub fn from_env() -> Result<Lab> {
+        let instance = match std::env::var("DEPLOY_LAB_INSTANCE") {
+            Ok(text) => text.trim().parse::<u8>().map_err(|_| {
+                anyhow::anyhow!(
+                    "DEPLOY_LAB_INSTANCE must be a lab instance from 0 to {MAX_INSTANCE}, not `{text}`"
+                )
+            })?,
+            Err(_) => 0,
+        };
+        let dir = std::env::var_os("DEPLOY_LAB_DIR").map(PathBuf::from);
+        Lab::open(instance, dir.as_deref())
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Which of the machine's labs this is, 0 to [`MAX_INSTANCE`].
+    pub fn instance(&self) -> u8 {
+        self.instance
+    }
+
+    /// Host N's address on this lab's bridge: 10.213.I.(10+N) for instance I.
+    pub fn host_address(&self, index: u32) -> Ipv4Addr {
+        host_address(self.instance, index)
+    }
+
+    /// The machine's address on this lab's bridge, where the apt proxy listens: 10.213.I.1.
+    pub fn gateway(&self) -> Ipv4Addr {
+        Ipv4Addr::new(10, 213, self.instance, 1)
+    }
+
+    /// The name nspawn knows host N by, unique on the machine: `h3`, or `lab2-h3` in instance 2.
+    fn machine_name(&self, index: u32) -> String {
+        self.prefixed(&host_name(index))
+    }
+
+    /// `name` for instance 0, `labI-name` for instance I, so instance 0 keeps its old names.
+    fn prefixed(&self, name: &str) -> String {
+        match self.instance {
+            0 => name.to_string(),
+            instance => format!("lab{instance}-{name}"),
+        }
+    }
+
+    /// `name` for instance 0, `name-I` for instance I.
+    fn suffixed(&self, name: &str) -> String {
+        match self.instance {
+            0 => name.to_string(),
+            instance => format!("{name}-{instance}"),
+        }
+    }
+
+    /// The lock that keeps two commands from changing this lab at once.
+    fn lock_path(&self) -> PathBuf {
+        PathBuf::from(format!("/run/{}.lock", self.suffixed("deploy-lab")))
+    }
+
+    fn lock(&self) -> Result<process::Lock> {
+        process::Lock::acquire(
+            &self.lock_path(),
+            "waiting for another `deploy lab` command to finish...",
+        )
     }
 
     /// The unpacked base root filesystem every host's overlay sits on.
@@ -294,10 +394,18 @@ pub fn host_name(index: u32) -> String {
     format!("h{index}")
 }
 
-/// Host N's address on the lab bridge: 10.213.0.(10+N).
-pub fn host_address(index: u32) -> Ipv4Addr {
+/// The state directory of lab instance N when none is given.
+pub fn default_lab_dir(instance: u8) -> PathBuf {
+    match instance {
+        0 => PathBuf::from(DEFAULT_LAB_DIR),
+        instance => PathBuf::from(format!("{DEFAULT_LAB_DIR}-{instance}")),
+    }
+}
+
+/// Host N's address on lab instance I's bridge: 10.213.I.(10+N).
+pub fn host_address(instance: u8, index: u32) -> Ipv4Addr {
     let last = u8::try_from(10 + index).expect("host indices are at most MAX_HOSTS, so 10+N fits a byte");
-    Ipv4Addr::new(10, 213, 0, last)
+    Ipv4Addr::new(10, 213, instance, last)
 }
 
 /// `h3` (or `3`) to 3.
@@ -348,7 +456,30 @@ mod tests {
         assert!(parse_host("h0").is_err());
         assert!(parse_host("h01").is_err());
         assert!(parse_host("web1").is_err());
-        assert_eq!(host_address(1).to_string(), "10.213.0.11");
-        assert_eq!(host_address(200).to_string(), "10.213.0.210");
+        assert_eq!(host_address(0, 1).to_string(), "10.213.0.11");
+        assert_eq!(host_address(0, 200).to_string(), "10.213.0.210");
+        assert_eq!(host_address(3, 1).to_string(), "10.213.3.11");
+    }
+
+    #[test]
+    fn instance_zero_keeps_the_names_it_always_had() {
+        let zero = Lab::open(0, None).unwrap();
+        assert_eq!(zero.dir(), Path::new("/var/tmp/deploy-lab"));
+        assert_eq!(zero.lock_path(), Path::new("/run/deploy-lab.lock"));
+        assert_eq!(zero.machine_name(4), "h4");
+        assert_eq!(zero.gateway().to_string(), "10.213.0.1");
+        assert_eq!(zero.host_address(2).to_string(), "10.213.0.12");
+
+        let seven = Lab::open(7, None).unwrap();
+        assert_eq!(seven.dir(), Path::new("/var/tmp/deploy-lab-7"));
+        assert_eq!(seven.lock_path(), Path::new("/run/deploy-lab-7.lock"));
+        assert_eq!(seven.machine_name(4), "lab7-h4");
+        assert_eq!(seven.gateway().to_string(), "10.213.7.1");
+        assert_eq!(seven.host_address(2).to_string(), "10.213.7.12");
+        let elsewhere = Lab::open(7, Some(Path::new("/tmp/lab"))).unwrap();
+        assert_eq!(elsewhere.dir(), Path::new("/tmp/lab"));
+
+        let err = Lab::open(10, None).unwrap_err().to_string();
+        assert_eq!(err, "lab instances are numbered 0 to 9, not 10");
     }
 }

@@ -162,30 +162,31 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// A machine-wide lock: the bridge, subnet and namespace names are machine-wide, so two
-/// `deploy lab` commands that change them must not interleave, whatever their state dirs.
+/// An exclusive lock on a file, held until dropped. Each lab instance has one in /run: its
+/// bridge, subnet and namespace names are machine-wide, so two `deploy lab` commands that
+/// change them must not interleave, whatever their state dirs. The shared base image has one
+/// too, so two instances starting at once build it only once.
 pub struct Lock {
     _file: File,
 }
 
 impl Lock {
-    const PATH: &'static str = "/run/deploy-lab.lock";
-
-    pub fn acquire() -> Result<Lock> {
+    /// Locks `path`, saying `waiting` on stderr if someone else holds it.
+    pub fn acquire(path: &Path, waiting: &str) -> Result<Lock> {
         let file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(Self::PATH)
-            .with_context(|| format!("could not open the lab lock {}", Self::PATH))?;
+            .open(path)
+            .with_context(|| format!("could not open the lab lock {}", path.display()))?;
         // SAFETY: flock on an open descriptor we own; the lock is released when it is closed.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            eprintln!("waiting for another `deploy lab` command to finish...");
+            eprintln!("{waiting}");
             // SAFETY: as above.
             if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
                 bail!(
                     "could not lock {}: {}",
-                    Self::PATH,
+                    path.display(),
                     std::io::Error::last_os_error()
                 );
             }

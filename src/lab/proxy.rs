@@ -2,7 +2,8 @@
 //!
 //! Hosts have no route out, so apt reaches Debian through an `apt-cacher-ng` that the lab runs
 //! itself: in the foreground as a detached child with a recorded PID, with its own config,
-//! listening only on the bridge address, on its own port (the packaged daemon may hold 3142),
+//! listening only on the bridge address, on its own port (the packaged daemon may hold 3142;
+//! instance N of the lab uses 3143+N, so no two labs ever want the same socket),
 //! with fixed deb.debian.org backends (the packaged mirror list answered 503 here) and
 //! `ForceManaged` so it proxies nothing but those.
 
@@ -15,15 +16,24 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use super::net::BRIDGE_ADDRESS;
 use super::process::{self, recorded_ours};
 use super::Lab;
 
+/// The proxy's port in lab instance 0.
 pub const PORT: u16 = 3143;
 
+/// The proxy's port in this lab: 3143 + the instance.
+pub fn port(lab: &Lab) -> u16 {
+    PORT + u16::from(lab.instance())
+}
+
 /// The line hosts put in `/etc/apt/apt.conf.d`.
-pub fn apt_config() -> String {
-    format!("Acquire::http::Proxy \"http://{BRIDGE_ADDRESS}:{PORT}\";\n")
+pub fn apt_config(lab: &Lab) -> String {
+    format!(
+        "Acquire::http::Proxy \"http://{}:{}\";\n",
+        lab.gateway(),
+        port(lab)
+    )
 }
 
 fn pid_file(lab: &Lab) -> PathBuf {
@@ -61,8 +71,8 @@ pub fn ensure(lab: &Lab) -> Result<()> {
          CacheDir: {cache}\n\
          LogDir: {log}\n\
          SupportDir: /usr/lib/apt-cacher-ng\n\
-         Port: {PORT}\n\
-         BindAddress: {BRIDGE_ADDRESS}\n\
+         Port: {port}\n\
+         BindAddress: {address}\n\
          ForeGround: 1\n\
          ForceManaged: 1\n\
          ExThreshold: 4\n\
@@ -70,6 +80,8 @@ pub fn ensure(lab: &Lab) -> Result<()> {
          Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian.org/debian-security /debian-security ; http://deb.debian.org/debian-security/\n",
         cache = cache.display(),
         log = log.display(),
+        port = port(lab),
+        address = lab.gateway(),
     );
     let config_path = config_dir(lab).join("acng.conf");
     fs::write(&config_path, config).with_context(|| format!("could not write {}", config_path.display()))?;
@@ -91,9 +103,7 @@ pub fn ensure(lab: &Lab) -> Result<()> {
     }
     let child = command.spawn().context("could not start apt-cacher-ng")?;
     fs::write(pid_file(lab), format!("{}\n", child.id())).context("could not record the proxy's PID")?;
-    let address: SocketAddr = format!("{BRIDGE_ADDRESS}:{PORT}")
-        .parse()
-        .expect("a literal socket address");
+    let address = SocketAddr::from((lab.gateway(), port(lab)));
     let listening = process::wait_until(Duration::from_secs(10), || {
         TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
     });

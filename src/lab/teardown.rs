@@ -27,12 +27,8 @@ const GRACE: Duration = Duration::from_secs(10);
 pub fn down(lab: &Lab) -> anyhow::Result<Vec<String>> {
     let mut hosts: BTreeSet<u32> = lab.recorded_hosts().into_iter().collect();
     // Hosts of a run killed before it recorded them still have a namespace or a cgroup.
-    hosts.extend(
-        net::lab_namespaces()
-            .iter()
-            .filter_map(|ns| parse_host(ns.trim_start_matches("lab-")).ok()),
-    );
-    for parent in cgroup_parents() {
+    hosts.extend(net::lab_namespaces(lab).into_iter().map(|(index, _)| index));
+    for parent in cgroup_parents(lab) {
         hosts.extend(
             subdirectories(&parent)
                 .iter()
@@ -43,15 +39,15 @@ pub fn down(lab: &Lab) -> anyhow::Result<Vec<String>> {
     let mut left = stop_hosts(lab, &hosts);
     left.extend(proxy::stop(lab));
     left.extend(net::remove_bridge(lab));
-    for parent in cgroup_parents() {
+    for parent in cgroup_parents(lab) {
         if parent.exists() && fs::remove_dir(&parent).is_err() {
             left.push(format!("cgroup {}", parent.display()));
         }
     }
     left.extend(
-        net::lab_namespaces()
+        net::lab_namespaces(lab)
             .into_iter()
-            .map(|ns| format!("network namespace {ns}")),
+            .map(|(_, ns)| format!("network namespace {ns}")),
     );
     if hosts.is_empty() {
         eprintln!("lab down: nothing was running");
@@ -99,7 +95,7 @@ pub fn stop_hosts(lab: &Lab, hosts: &[u32]) -> Vec<String> {
 fn remove_host(lab: &Lab, index: u32) -> Vec<String> {
     let name = host_name(index);
     let mut left = Vec::new();
-    let cgroups = cgroup_dirs(index);
+    let cgroups = cgroup_dirs(lab, index);
     // A killed nspawn leaves the guest's systemd and services running: they are all here.
     let emptied = process::wait_until(Duration::from_secs(5), || {
         let pids: Vec<i32> = cgroups.iter().flat_map(|cgroup| cgroup_pids(cgroup)).collect();
@@ -110,13 +106,13 @@ fn remove_host(lab: &Lab, index: u32) -> Vec<String> {
         left.push(format!("processes of {name} in its cgroup"));
     }
     let host_dir = lab.host_dir(index);
-    let propagate = propagate_dir(index);
+    let propagate = propagate_dir(lab, index);
     for mount_point in mounts_under(&[&host_dir, &propagate]) {
         if let Err(err) = unmount(&mount_point) {
             left.push(format!("mount {} ({err})", mount_point.display()));
         }
     }
-    left.extend(net::remove_host_link(index));
+    left.extend(net::remove_host_link(lab, index));
     for cgroup in &cgroups {
         if let Err(err) = remove_cgroup(cgroup) {
             left.push(format!("cgroup {} ({err})", cgroup.display()));
@@ -124,7 +120,7 @@ fn remove_host(lab: &Lab, index: u32) -> Vec<String> {
     }
     for path in [
         propagate,
-        Path::new("/run/systemd/nspawn/unix-export").join(&name),
+        Path::new("/run/systemd/nspawn/unix-export").join(lab.machine_name(index)),
     ] {
         if path.exists() && fs::remove_dir_all(&path).is_err() {
             left.push(format!("{}", path.display()));
