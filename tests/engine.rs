@@ -363,7 +363,7 @@ fn hostile_values_arrive_byte_exact_and_unexecuted() {
         let path = format!("/tmp/hostile dir/{}", value.replace(['/', '\n'], "_"));
         let path_json = serde_json::to_string(&path).unwrap();
         tasks.push_str(&format!(
-            "    - file:\n        path: \"/tmp/hostile dir\"\n        state: directory\n    - copy:\n        content: {json}\n        dest: {path_json}\n    - lineinfile:\n        path: /tmp/hostile-lines\n        create: true\n        line: {json}\n    - command:\n        argv: [\"sh\", \"-c\", \"printf '%s' \\\"$1\\\" > /tmp/hostile-arg-{i}\", \"sh\", {json}]\n"
+            "    - file:\n        path: \"/tmp/hostile dir\"\n        state: directory\n    - copy:\n        content: {json}\n        dest: {path_json}\n    - lineinfile:\n        path: /tmp/hostile-lines\n        create: true\n        line: {json}\n    - command:\n        argv: [\"sh\", \"-c\", \"printf '%s' \\\"$1\\\" > /tmp/hostile-arg-{i}\", \"sh\", {json}]\n        expand_argument_vars: false\n"
         ));
     }
     let dir = project(&format!("- hosts: h1\n  tasks:\n{tasks}"));

@@ -931,7 +931,7 @@ impl HostRunner {
             stack,
             origin,
             no_log,
-            target: step.target(),
+            target: step.key(),
             timeout: match task.keywords.timeout.as_ref().map(|t| &t.value) {
                 Some(crate::playbook::Templated::Literal(seconds)) => Some((*seconds).max(1) as u64),
                 _ => run.options.step_timeout.map(|d| d.as_secs().max(1)),

@@ -320,6 +320,15 @@ impl Resource for Cron {
         }
     }
 
+    /// Every entry of one crontab edits the same file.
+    fn key(&self) -> String {
+        match (&self.cron_file, &self.user) {
+            (Some(file), _) => format!("cron file {file}"),
+            (None, Some(user)) => format!("crontab of {user}"),
+            (None, None) => "crontab".to_string(),
+        }
+    }
+
     fn probe(&self) -> Script {
         let mut script = Script::new();
         match (&self.cron_file, &self.user) {

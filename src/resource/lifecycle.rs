@@ -21,6 +21,12 @@ pub trait Resource: Send + Sync {
     /// Shell that prints the current state (run inside the probe, in a subshell).
     fn probe(&self) -> Script;
 
+    /// The piece of host state this resource reads and writes (a path, a crontab): a later step
+    /// with the same key cannot trust its probe once this one changes it. The target by default.
+    fn key(&self) -> String {
+        self.target()
+    }
+
     /// Reads the probe's output.
     fn inspect(&self, out: &Section) -> Result<Self::State>;
 
@@ -36,6 +42,9 @@ pub trait Resource: Send + Sync {
 /// The object-safe face of a resource that the engine schedules.
 pub trait Step: Send + Sync {
     fn target(&self) -> String;
+    fn key(&self) -> String {
+        self.target()
+    }
     fn probe(&self) -> Script;
     /// Inspects and diffs, and prepares the apply script for that diff.
     fn plan(&self, out: &Section) -> Result<(Diff, Script)>;
@@ -44,6 +53,10 @@ pub trait Step: Send + Sync {
 impl<R: Resource> Step for R {
     fn target(&self) -> String {
         Resource::target(self)
+    }
+
+    fn key(&self) -> String {
+        Resource::key(self)
     }
 
     fn probe(&self) -> Script {

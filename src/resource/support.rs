@@ -23,6 +23,10 @@ impl<R: Resource> Step for Rechecked<R> {
         self.0.target()
     }
 
+    fn key(&self) -> String {
+        self.0.key()
+    }
+
     fn probe(&self) -> Script {
         self.0.probe()
     }

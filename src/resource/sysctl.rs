@@ -192,6 +192,11 @@ impl Resource for Sysctl {
         self.line().name.clone()
     }
 
+    /// Settings of one file edit that file.
+    fn key(&self) -> String {
+        Resource::target(&self.file)
+    }
+
     fn probe(&self) -> Script {
         let mut script = Resource::probe(&self.file);
         if self.reads_live() {
