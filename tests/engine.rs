@@ -362,8 +362,15 @@ fn hostile_values_arrive_byte_exact_and_unexecuted() {
         let json = serde_json::to_string(value).unwrap();
         let path = format!("/tmp/hostile dir/{}", value.replace(['/', '\n'], "_"));
         let path_json = serde_json::to_string(&path).unwrap();
+        // A line with a newline in it is never one line of a file: lineinfile (in Ansible too)
+        // would add it on every run, so multi-line values only go through files and arguments.
+        let lines = if value.contains('\n') {
+            String::new()
+        } else {
+            format!("    - lineinfile:\n        path: /tmp/hostile-lines\n        create: true\n        line: {json}\n")
+        };
         tasks.push_str(&format!(
-            "    - file:\n        path: \"/tmp/hostile dir\"\n        state: directory\n    - copy:\n        content: {json}\n        dest: {path_json}\n    - lineinfile:\n        path: /tmp/hostile-lines\n        create: true\n        line: {json}\n    - command:\n        argv: [\"sh\", \"-c\", \"printf '%s' \\\"$1\\\" > /tmp/hostile-arg-{i}\", \"sh\", {json}]\n        expand_argument_vars: false\n"
+            "    - file:\n        path: \"/tmp/hostile dir\"\n        state: directory\n    - copy:\n        content: {json}\n        dest: {path_json}\n{lines}    - command:\n        argv: [\"sh\", \"-c\", \"printf '%s' \\\"$1\\\" > /tmp/hostile-arg-{i}\", \"sh\", {json}]\n        expand_argument_vars: false\n"
         ));
     }
     let dir = project(&format!("- hosts: h1\n  tasks:\n{tasks}"));

@@ -148,7 +148,7 @@ impl Resource for FileContent {
         let rewrite = diff.content.is_some();
         if rewrite {
             // The guard: the host may already hold the content (another run, a manual fix).
-            script.raw(r#"if [ -L "$p" ] || [ ! -f "$p" ] || [ "$(sha256sum -- "$p" | cut -c1-64)" != "$want" ]; then"#);
+            script.raw(r#"if [ -L "$p" ] || [ ! -f "$p" ] || [ "$(sha256sum < "$p" | cut -c1-64)" != "$want" ]; then"#);
             if self.backup {
                 script.raw(r#"  if [ -f "$p" ] && [ ! -L "$p" ]; then cp -p -- "$p" "$p.$(date +%Y-%m-%d@%H:%M:%S)~" || exit 1; fi"#);
             }

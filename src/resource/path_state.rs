@@ -76,14 +76,16 @@ size=%s' -- "$p"; fi"#,
         Some(sha) => {
             script.line("want={}", &[sha]);
             script.line(
-                r#"if [ -f "$p" ] && [ ! -L "$p" ]; then have=$(sha256sum -- "$p" | cut -c1-64); echo "sha256=$have"
+                r#"if [ -f "$p" ] && [ ! -L "$p" ]; then have=$(sha256sum < "$p" | cut -c1-64); echo "sha256=$have"
   if [ "$have" != "$want" ] && [ "$(stat -c %s -- "$p")" -le {} ]; then printf 'content=%s\n' "$(base64 -w0 -- "$p")"; fi
 fi"#,
                 &[&DIFF_LIMIT.to_string()],
             );
         }
         None => {
-            script.raw(r#"if [ -f "$p" ] && [ ! -L "$p" ]; then echo "sha256=$(sha256sum -- "$p" | cut -c1-64)"; fi"#);
+            script.raw(
+                r#"if [ -f "$p" ] && [ ! -L "$p" ]; then echo "sha256=$(sha256sum < "$p" | cut -c1-64)"; fi"#,
+            );
         }
     }
 }

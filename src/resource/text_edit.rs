@@ -121,7 +121,7 @@ gid=%g
 owner=%U
 group=%G
 size=%s' -- "$p" || exit 1; fi
-if [ -f "$p" ]; then echo "sha256=$(sha256sum -- "$p" | cut -c1-64)"; printf 'content=%s\n' "$(base64 -w0 -- "$p")"; fi"#,
+if [ -f "$p" ]; then echo "sha256=$(sha256sum < "$p" | cut -c1-64)"; printf 'content=%s\n' "$(base64 -w0 -- "$p")"; fi"#,
     );
 }
 
@@ -216,7 +216,7 @@ impl<E: TextEdit> Resource for EditedFile<E> {
             script.line("seen={}", &[&seen]);
             script.line("want={}", &[&want]);
             script.raw(
-                r#"if [ -f "$p" ]; then cur=$(sha256sum -- "$p" | cut -c1-64); elif [ -e "$p" ]; then cur=other; else cur=absent; fi
+                r#"if [ -f "$p" ]; then cur=$(sha256sum < "$p" | cut -c1-64); elif [ -e "$p" ]; then cur=other; else cur=absent; fi
 if [ "$cur" != "$seen" ] && [ "$cur" != "$want" ]; then printf '%s changed since the plan; not overwriting it\n' "$p" >&2; exit 1; fi"#,
             );
             if have.content.is_none() {
