@@ -1457,21 +1457,47 @@ impl HostRunner {
             let mut queue = Vec::new();
             let mut pending = Vec::new();
             let mut more = Vec::new();
+            // Converged steps of notified handlers still run (a daemon-reload, a wait).
+            self.in_handlers = true;
+            let mut ran = Ok(());
             for (handler, _) in chosen {
                 let context = Context::default();
-                self.run_task(
-                    run,
-                    play,
-                    base,
-                    handler,
-                    &context,
-                    &mut queue,
-                    &mut pending,
-                    &mut more,
-                )
-                .await?;
+                ran = self
+                    .run_task(
+                        run,
+                        play,
+                        base,
+                        handler,
+                        &context,
+                        &mut queue,
+                        &mut pending,
+                        &mut more,
+                    )
+                    .await;
+                if ran.is_err() {
+                    break;
+                }
             }
-            self.flush(run, &mut queue, &mut pending, &mut more).await?;
+            if ran.is_ok() {
+                ran = self.flush(run, &mut queue, &mut pending, &mut more).await;
+            }
+            self.in_handlers = false;
+            ran?;
+            // Handlers owed by an earlier failed run are paid now: forget them on the host.
+            let remaining: Vec<String> = self
+                .pending_handlers
+                .iter()
+                .filter(|name| {
+                    !handlers.iter().any(|h| {
+                        h.name.as_ref().is_some_and(|n| &n.value == *name)
+                            || h.listen.iter().any(|l| &l.value == *name)
+                    })
+                })
+                .cloned()
+                .collect();
+            if remaining.len() != self.pending_handlers.len() {
+                self.save_pending_handlers(&remaining).await?;
+            }
             Ok(())
         })
     }
