@@ -203,10 +203,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `plan`, `apply` and `check`. With `--format json`, a run that cannot start still prints one
 /// JSON document (with an `error`) on stdout; the error also goes to stderr as usual.
 fn run_playbook(mode: crate::engine::Mode, args: &RunArgs, no_color: bool) -> anyhow::Result<ExitCode> {
-    if args.metrics_file.is_some() && mode != crate::engine::Mode::Check {
-        anyhow::bail!("--metrics-file is only for `deploy check`");
-    }
-    let outcome = crate::engine::command(mode, args, no_color);
+    let outcome = if args.metrics_file.is_some() && mode != crate::engine::Mode::Check {
+        Err(anyhow::anyhow!("--metrics-file is only for `deploy check`"))
+    } else {
+        crate::engine::command(mode, args, no_color)
+    };
     if let Err(err) = &outcome {
         if args.format == Format::Json {
             println!(

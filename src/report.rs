@@ -611,7 +611,10 @@ pub fn render_drift(plans: &[HostPlan]) -> String {
             continue;
         }
         for step in plan.steps.iter().filter(|s| s.diff.action.is_change()) {
-            let attributes: Vec<String> = step.diff.attributes.iter().map(|a| a.describe()).collect();
+            let mut attributes: Vec<String> = step.diff.attributes.iter().map(|a| a.describe()).collect();
+            if step.diff.content.is_some() {
+                attributes.push("content".to_string());
+            }
             let detail = if attributes.is_empty() {
                 String::new()
             } else {
