@@ -360,12 +360,7 @@ fn render_group(out: &mut String, group: &HostGroup, style: Style) {
         let _ = writeln!(out, "{title}");
     }
     let changing = group.changing();
-    let module_width = changing
-        .iter()
-        .map(|s| s.module.len())
-        .chain(plan.handlers.iter().map(|_| "handler".len()))
-        .max()
-        .unwrap_or(0);
+    let module_width = changing.iter().map(|s| s.module.len()).max().unwrap_or(0);
     let targets: Vec<String> = changing.iter().map(|s| target_label(s)).collect();
     let target_width = targets
         .iter()
@@ -412,12 +407,10 @@ fn render_group(out: &mut String, group: &HostGroup, style: Style) {
     for handler in &plan.handlers {
         let _ = writeln!(
             out,
-            "  {} {:mw$}  {}  (notified by: {})",
+            "  {} handler  {}  (notified by: {})",
             style.paint("35", "!"),
-            "handler",
             handler.name,
             handler.notified_by.join(", "),
-            mw = module_width,
         );
     }
 }
@@ -612,7 +605,7 @@ pub fn render_drift(plans: &[HostPlan]) -> String {
         }
         for step in plan.steps.iter().filter(|s| s.diff.action.is_change()) {
             let mut attributes: Vec<String> = step.diff.attributes.iter().map(|a| a.describe()).collect();
-            if step.diff.content.is_some() {
+            if step.diff.content.is_some() && step.diff.action == Action::Change {
                 attributes.push("content".to_string());
             }
             let detail = if attributes.is_empty() {
@@ -637,16 +630,19 @@ pub fn render_drift(plans: &[HostPlan]) -> String {
 
 /// The last line of `deploy check` on a terminal: what was checked.
 fn drift_summary(plans: &[HostPlan]) -> String {
-    let drifted = plans.iter().filter(|p| p.changes() > 0).count();
-    let failed = plans.iter().filter(|p| p.error.is_some()).count();
-    let resources: usize = plans.iter().map(HostPlan::changes).sum();
+    // A host that could not be checked has no drift count: its plan stops at the error.
+    let checked: Vec<&HostPlan> = plans.iter().filter(|p| p.error.is_none()).collect();
+    let drifted = checked.iter().filter(|p| p.changes() > 0).count();
+    let failed = plans.len() - checked.len();
+    let resources: usize = checked.iter().map(|p| p.changes()).sum();
     let mut out = if drifted == 0 && failed == 0 {
-        let checked: usize = plans.iter().map(HostPlan::resources).sum();
+        let resources: usize = checked.iter().map(|p| p.resources()).sum();
         format!(
-            "No drift: {} host{} match the playbook ({checked} resource{}).",
+            "No drift: {} host{} {} the playbook ({resources} resource{}).",
             plans.len(),
             plural(plans.len()),
-            plural(checked)
+            if plans.len() == 1 { "matches" } else { "match" },
+            plural(resources)
         )
     } else {
         format!(
@@ -784,7 +780,7 @@ h2 (10.213.0.12)
       +listen = 8081
   + apt       tree                            roles/app/tasks/main.yml:38  app : a task
   ~ service   nginx  state stopped → started  roles/app/tasks/main.yml:38  app : a task
-  ! handler   reload nginx  (notified by: app config)
+  ! handler  reload nginx  (notified by: app config)
 
 Plan: 3 changes on 1 of 2 hosts; 1 host converged.
 ";
