@@ -459,3 +459,64 @@ fn the_schema_refuses_what_the_documentation_does_not_describe() {
     let error_without_message = serde_json::json!({"version": 1, "command": "plan", "exit_code": 1});
     assert!(!validator.is_valid(&error_without_message));
 }
+
+#[test]
+fn converged_hosts_are_one_line_and_quiet_prints_nothing() {
+    let base = Base::new();
+    base.prepare_converged();
+    let output = base.deploy(&["plan", "-i", "hosts", "converged.yml"]);
+    assert_eq!(code(&output), 0, "{}", common::stderr(&output));
+    assert_eq!(
+        common::stdout(&output),
+        "local1..local4 (4 hosts)  converged, 2 resources each\n\n\
+         Plan: 0 changes on 0 of 4 hosts; 4 hosts converged.\n"
+    );
+    let output = base.deploy(&["plan", "-i", "hosts", "converged.yml", "--quiet"]);
+    assert_eq!(code(&output), 0, "{}", common::stderr(&output));
+    assert_eq!(common::stdout(&output), "");
+}
+
+/// Runs `deploy` under a pseudo-terminal (util-linux `script`), as a user at a terminal would.
+fn on_terminal(base: &Base, args: &str, env: &[(&str, &str)]) -> String {
+    let command = format!(
+        "cd '{}' && '{}' {args} -e base='{}'",
+        fixture().display(),
+        env!("CARGO_BIN_EXE_deploy"),
+        base.text()
+    );
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR");
+    for (name, value) in env {
+        script.env(name, value);
+    }
+    let output = script.output().expect("util-linux `script` runs");
+    common::stdout(&output)
+}
+
+#[test]
+fn plans_are_coloured_only_on_a_terminal_and_without_no_color() {
+    if !common::require("util-linux `script`", common::which("script").is_some()) {
+        return;
+    }
+    let base = Base::new();
+    base.prepare_site();
+    let plan = "plan -i hosts site.yml --limit local1";
+    let coloured = on_terminal(&base, plan, &[]);
+    assert!(coloured.contains("\x1b[32m+welcome\x1b[0m"), "{coloured}");
+    let flag = on_terminal(&base, &format!("{plan} --no-color"), &[]);
+    assert!(flag.contains("+welcome") && !flag.contains('\x1b'), "{flag}");
+    let env = on_terminal(&base, plan, &[("NO_COLOR", "1")]);
+    assert!(env.contains("+welcome") && !env.contains('\x1b'), "{env}");
+
+    // `check` on a terminal says that it checked; cron (no terminal) gets silence.
+    base.prepare_converged();
+    let check = on_terminal(&base, "check -i hosts converged.yml", &[]);
+    assert!(
+        check.contains("No drift: 4 hosts match the playbook (8 resources)."),
+        "{check}"
+    );
+    let quiet = on_terminal(&base, "check -i hosts converged.yml --quiet", &[]);
+    assert_eq!(quiet, "");
+}
