@@ -161,9 +161,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub force_handlers: bool,
 
-    /// Output: `human` text, or one `json` document on stdout (schema in docs/json.md).
+    /// Output: `human` text, `markdown` for a merge request, or one `json` document on stdout
+    /// (schema in docs/json.md).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Print nothing when there is nothing to change (the default for `check` when stdout is
+    /// not a terminal, so that cron mails only on drift).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// `check` only: write Prometheus metrics to this file (for node_exporter's textfile
+    /// collector), atomically.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -179,15 +190,35 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 pub enum Format {
     Human,
     Json,
+    Markdown,
 }
 
 /// Runs the parsed command line; errors are printed by the caller.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Plan(args) => crate::engine::command(crate::engine::Mode::Plan, &args, cli.no_color),
-        Command::Apply(args) => crate::engine::command(crate::engine::Mode::Apply, &args, cli.no_color),
-        Command::Check(args) => crate::engine::command(crate::engine::Mode::Check, &args, cli.no_color),
+        Command::Plan(args) => run_playbook(crate::engine::Mode::Plan, &args, cli.no_color),
+        Command::Apply(args) => run_playbook(crate::engine::Mode::Apply, &args, cli.no_color),
+        Command::Check(args) => run_playbook(crate::engine::Mode::Check, &args, cli.no_color),
         Command::Inventory(args) => crate::inventory::command(&args),
         Command::Lab(command) => crate::lab::run(command),
     }
+}
+
+/// `plan`, `apply` and `check`. With `--format json`, a run that cannot start still prints one
+/// JSON document (with an `error`) on stdout; the error also goes to stderr as usual.
+fn run_playbook(mode: crate::engine::Mode, args: &RunArgs, no_color: bool) -> anyhow::Result<ExitCode> {
+    let outcome = if args.metrics_file.is_some() && mode != crate::engine::Mode::Check {
+        Err(anyhow::anyhow!("--metrics-file is only for `deploy check`"))
+    } else {
+        crate::engine::command(mode, args, no_color)
+    };
+    if let Err(err) = &outcome {
+        if args.format == Format::Json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::report::error_document(mode, err))?
+            );
+        }
+    }
+    outcome
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod facts;
 pub mod inventory;
 pub mod lab;
+pub mod metrics;
 pub mod plan;
 pub mod playbook;
 pub mod probe;

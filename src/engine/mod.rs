@@ -274,7 +274,6 @@ fn watch_interrupts() {
 
 /// `deploy plan|apply|check`: runs, prints, and gives the exit code.
 pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result<std::process::ExitCode> {
-    use std::io::IsTerminal;
     let become_password = if args.ask_become_pass {
         Some(Secret::new(crate::transport::read_password("BECOME password: ")?))
     } else {
@@ -333,6 +332,7 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
     let reporter = Reporter {
         quiet: mode != Mode::Apply || json,
     };
+    let started = std::time::Instant::now();
     let report = runtime.block_on(async {
         watch_interrupts();
         run(options, reporter).await
@@ -343,25 +343,7 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
     if let Some(out) = &args.out {
         save_plan(out, &saved_options, &report)?;
     }
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json(mode))?);
-        return Ok(std::process::ExitCode::from(report.exit_code(mode)));
-    }
-    if let Some(reason) = &report.aborted {
-        eprintln!("error: {reason}");
-        if !report.untouched.is_empty() {
-            eprintln!("hosts never touched: {}", report.untouched.join(", "));
-        }
-    }
-    let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let style = crate::report::Style { color };
-    let plans: Vec<crate::plan::HostPlan> = report.hosts.iter().map(|h| h.plan.clone()).collect();
-    match mode {
-        Mode::Plan => print!("{}", crate::report::render_plan(&plans, style)),
-        Mode::Check => print!("{}", crate::report::render_drift(&plans)),
-        Mode::Apply => print!("{}", crate::report::render_recap(&report)),
-    }
-    Ok(std::process::ExitCode::from(report.exit_code(mode)))
+    crate::report::print_run(mode, &report, args, no_color, started.elapsed())
 }
 
 /// Reads a saved plan and checks that the run's inputs are still the ones it was made from.
