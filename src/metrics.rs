@@ -143,6 +143,7 @@ mod tests {
             role: None,
             diff: Diff::new(Action::Change),
             notify: vec![],
+            fingerprint: None,
         };
         HostReport {
             plan: HostPlan {
