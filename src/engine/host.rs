@@ -674,7 +674,7 @@ impl HostRunner {
                 .iter()
                 .any(|q| q.meta.register.as_deref() == Some(d.as_str()))
         }) {
-            self.probe_queue(run, queue, pending).await?;
+            self.probe_queue(run, queue, pending, notified).await?;
         }
         let unknown = dependencies
             .iter()
@@ -944,7 +944,7 @@ impl HostRunner {
         // A step on something an earlier step of this stage changes cannot trust its probe:
         // it waits for that change (a new stage when applying; `?` in a plan).
         if queue.iter().any(|q| q.meta.target == meta.target) {
-            self.probe_queue(run, queue, pending).await?;
+            self.probe_queue(run, queue, pending, notified).await?;
         }
         let stale = pending
             .iter()
@@ -1027,15 +1027,36 @@ impl HostRunner {
     }
 
     /// Probes the queued steps in one round, and turns each into a planned step.
+    ///
+    /// A step whose plan fails while earlier changes of the stage are still pending (a config
+    /// file that the package being installed will create) is not an error yet: a plan shows it
+    /// as known after apply, and an apply applies the stage so far, then probes it again.
     async fn probe_queue(
         &mut self,
         run: &RunShared,
         queue: &mut Vec<Unprobed>,
         pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
     ) -> Result<()> {
-        if queue.is_empty() {
-            return Ok(());
+        while !queue.is_empty() {
+            let retry = self.probe_round(run, queue, pending).await?;
+            if retry.is_empty() {
+                break;
+            }
+            self.apply_pending(run, pending, notified).await?;
+            *queue = retry;
         }
+        Ok(())
+    }
+
+    /// One probe round over the queue; returns the steps to probe again after applying.
+    async fn probe_round(
+        &mut self,
+        run: &RunShared,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+    ) -> Result<Vec<Unprobed>> {
+        let mut retry: Vec<Unprobed> = Vec::new();
         let mut probe = ProbeScript::new(&self.token);
         for unprobed in queue.iter() {
             let snippet = as_user(
@@ -1047,7 +1068,12 @@ impl HostRunner {
             probe.section(&unprobed.id, &snippet);
         }
         let sections = self.round(probe).await?;
+        let mut retry_after_change = false;
         for unprobed in queue.drain(..) {
+            if !retry.is_empty() || retry_after_change {
+                retry.push(unprobed);
+                continue;
+            }
             let Unprobed {
                 id,
                 step,
@@ -1055,9 +1081,34 @@ impl HostRunner {
                 mut meta,
             } = unprobed;
             let section = &sections[&id];
-            let (mut diff, script) = step
-                .plan(section)
-                .with_context(|| format!("{}: {}", meta.display.location, meta.display.task))?;
+            let (mut diff, script) = match step.plan(section) {
+                Ok(planned) => planned,
+                Err(err) => {
+                    let earlier = pending
+                        .iter()
+                        .any(|p| p.display.diff.action.is_change() || p.always_run);
+                    if !earlier {
+                        return Err(err.context(format!("{}: {}", meta.display.location, meta.display.task)));
+                    }
+                    if run.options.mode == Mode::Apply {
+                        retry.push(Unprobed {
+                            id,
+                            step,
+                            become_user,
+                            meta,
+                        });
+                        continue;
+                    }
+                    meta.display.diff = Diff::new(Action::Unknown);
+                    meta.display.target = format!("{} (after earlier changes)", meta.display.target);
+                    self.report.plan.steps.push(meta.display.clone());
+                    if let Some(register) = &meta.register {
+                        self.registered.insert(register.clone(), Registered::Pending);
+                    }
+                    pending.push(meta);
+                    continue;
+                }
+            };
             let unchanging = meta
                 .changed_when
                 .iter()
@@ -1097,10 +1148,15 @@ impl HostRunner {
                 self.registered.insert(register.clone(), registered);
             }
             self.report.plan.steps.push(meta.display.clone());
-            let _ = run;
+            let changes = !meta.script.is_empty();
             pending.push(meta);
+            // When applying, what comes after a change is probed again once it is applied:
+            // the change (a package installing files, say) may alter what the later steps see.
+            if changes && run.options.mode == Mode::Apply && !self.in_handlers {
+                retry_after_change = true;
+            }
         }
-        Ok(())
+        Ok(retry)
     }
 
     /// When applying a saved plan: notes a step whose probe differs from what the plan saw.
@@ -1138,7 +1194,18 @@ impl HostRunner {
         pending: &mut Vec<Pending>,
         notified: &mut Vec<(String, String)>,
     ) -> Result<()> {
-        self.probe_queue(run, queue, pending).await?;
+        self.probe_queue(run, queue, pending, notified).await?;
+        self.apply_pending(run, pending, notified).await
+    }
+
+    /// Applies the planned steps of the stage (when applying), or records the handlers they
+    /// would notify (when planning).
+    async fn apply_pending(
+        &mut self,
+        run: &RunShared,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
@@ -1460,8 +1527,14 @@ impl HostRunner {
             // Converged steps of notified handlers still run (a daemon-reload, a wait).
             self.in_handlers = true;
             let mut ran = Ok(());
+            let roles = play.roles_in_order();
             for (handler, _) in chosen {
-                let context = Context::default();
+                // A role's handler sees its role's defaults and vars.
+                let context = handler
+                    .role
+                    .as_ref()
+                    .and_then(|r| roles.iter().find(|role| role.path == r.path))
+                    .map_or_else(Context::default, |role| Context::for_role(role));
                 ran = self
                     .run_task(
                         run,

@@ -139,6 +139,11 @@ impl Context {
         self
     }
 
+    /// The context of a task of `role` (its defaults, vars and parameters), for handlers.
+    pub fn for_role(role: &RoleInstance) -> Context {
+        Context::default().with_role(role)
+    }
+
     fn with_role(mut self, role: &RoleInstance) -> Context {
         let to_map = |vars: &crate::playbook::Vars| -> Arc<VarMap> {
             Arc::new(vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
