@@ -67,6 +67,19 @@ fn http_get(address: &str, path: &str) -> String {
     response
 }
 
+/// A page that contains `needle`, retried for a few seconds: nginx reloads gracefully, so its
+/// old workers may answer the first requests after a reload.
+fn page_with(address: &str, path: &str, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let page = http_get(address, path);
+        if page.contains(needle) || std::time::Instant::now() > deadline {
+            return page;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 fn build_elasticsearch_standin() -> PathBuf {
     let dir = tempfile::tempdir().unwrap().keep();
     let build = common::project_root().join("tests/packages/elasticsearch/build");
@@ -96,7 +109,7 @@ fn the_site_converges_and_serves() {
     assert_eq!(code, 0, "{first:#}");
 
     // nginx on h1 proxies to the application on h2.
-    let page = http_get("10.213.0.11:80", "/");
+    let page = page_with("10.213.0.11:80", "/", "app on h2");
     assert!(page.contains("app on h2"), "{page}");
     // PostgreSQL: the application's user logs in from h2, and is refused from h1.
     let from_app = lab_ssh(
@@ -212,7 +225,7 @@ fn the_site_converges_and_serves() {
         "the live file is untouched"
     );
     assert!(
-        http_get("10.213.0.11:80", "/").contains("app on h2"),
+        page_with("10.213.0.11:80", "/", "app on h2").contains("app on h2"),
         "nginx still serves"
     );
 
