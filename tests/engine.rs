@@ -116,6 +116,15 @@ fn converge_rerun_check_drift_heal() {
             common::stderr(&out)
         );
     }
+    // What check must leave alone on the drifted hosts: file times, packages, services.
+    let state_of = |host: &str| {
+        let out = lab_ssh(
+            host,
+            "stat -c '%n %Y %a' /srv/demo/README /srv/demo/conf/demo.conf /etc/demo.settings; dpkg-query -W -f='${Status}\\n' jq 2>&1; systemctl is-active demo; getent passwd bob || true",
+        );
+        common::stdout(&out)
+    };
+    let before: Vec<String> = ["h1", "h2", "h3"].iter().map(|h| state_of(h)).collect();
     let check = common::deploy()
         .current_dir(fixture())
         .args(["check", "-i"])
@@ -124,6 +133,8 @@ fn converge_rerun_check_drift_heal() {
         .output()
         .unwrap();
     assert_eq!(check.status.code(), Some(2), "{}", common::stderr(&check));
+    let after: Vec<String> = ["h1", "h2", "h3"].iter().map(|h| state_of(h)).collect();
+    assert_eq!(before, after, "check changed something on a host");
     let drift = common::stdout(&check);
     let lines: Vec<&str> = drift.lines().collect();
     assert_eq!(lines.len(), 5, "one line per drifted resource:\n{drift}");

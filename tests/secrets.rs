@@ -60,6 +60,7 @@ fn no_output_format_shows_a_secret() {
     for args in [
         vec!["plan"],
         vec!["plan", "--format", "json"],
+        vec!["plan", "--format", "markdown"],
         vec!["check"],
         vec!["apply"],
         vec!["apply", "--format", "json"],

@@ -666,6 +666,16 @@ impl HostRunner {
         if !run.tags_match(task) {
             return Ok(());
         }
+        // `run_once`: only the play's first host runs it.
+        if task_flag(&task.keywords.run_once) == Some(true) {
+            let first = base
+                .lookup("ansible_play_hosts")
+                .and_then(|(_, hosts)| hosts.as_array()?.first()?.as_str().map(str::to_string));
+            if first.is_some_and(|first| first != self.name) {
+                self.skip(run, task, context);
+                return Ok(());
+            }
+        }
         // A task reading a registered result first needs that result: probe what is queued,
         // and when applying, apply what is pending (one more round, same exec).
         let dependencies = self.registered_dependencies(task, context);
