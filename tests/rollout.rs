@@ -134,3 +134,36 @@ fn run_once_runs_on_the_first_host_only() {
         "local1\n"
     );
 }
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_with_130() {
+    let dir = project(
+        1,
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 20\n",
+    );
+    let child = common::deploy()
+        .current_dir(dir.path())
+        .args(["apply", "-i", "hosts", "site.yml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    for _ in 0..2 {
+        // SAFETY: signalling our own child process by its PID.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", common::stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "it did not wait for the step"
+    );
+    assert!(
+        common::stderr(&out).contains("press Ctrl-C again"),
+        "{}",
+        common::stderr(&out)
+    );
+}

@@ -150,6 +150,58 @@ mod tests {
         assert_eq!(leftovers.len(), 1, "no temporary file is left");
     }
 
+    /// A secret file is never readable by others, not even while it is being written: a watcher
+    /// looks at the temporary file while its content is still arriving.
+    #[test]
+    fn temporary_files_have_the_asked_mode_before_their_first_byte() {
+        for (mode, allowed) in [("0600", 0o600), ("0640", 0o640)] {
+            let dir = tempfile::tempdir().unwrap();
+            let dest = dir.path().join("secret");
+            let watched = dir.path().to_path_buf();
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let watcher = {
+                let stop = std::sync::Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        for entry in std::fs::read_dir(&watched).unwrap().flatten() {
+                            if entry.file_name().to_string_lossy().starts_with(".deploy-tmp.") {
+                                if let Ok(meta) = entry.metadata() {
+                                    seen.push((meta.permissions().mode() & 0o7777, meta.len()));
+                                }
+                            }
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    seen
+                })
+            };
+            let mut script = Script::new();
+            // The content arrives in two parts, a second apart: the temporary file exists,
+            // partly written, in between.
+            script.line(
+                "{ printf 'first part '; sleep 1; printf 'second part'; } | deploy_write {} {} '' ''",
+                &[dest.to_str().unwrap(), mode],
+            );
+            let out = run(&script);
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let seen = watcher.join().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                seen.iter().any(|(_, len)| *len > 0),
+                "the watcher saw the file being written"
+            );
+            for (observed, len) in seen {
+                assert_eq!(
+                    observed & !allowed,
+                    0,
+                    "mode {observed:o} with {len} bytes written, asked {mode}"
+                );
+            }
+            assert_eq!(std::fs::read_to_string(&dest).unwrap(), "first part second part");
+        }
+    }
+
     #[test]
     fn failed_validation_leaves_the_old_file() {
         let dir = tempfile::tempdir().unwrap();
