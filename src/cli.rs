@@ -157,6 +157,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     pub step_timeout: Option<u64>,
 
+    /// Append a JSON line for every event (each step's outcome, each host's) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
     /// Run notified handlers even on hosts where a task failed.
     #[arg(long)]
     pub force_handlers: bool,
@@ -196,9 +200,9 @@ pub enum Format {
 /// Runs the parsed command line; errors are printed by the caller.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Plan(args) => run_playbook(crate::engine::Mode::Plan, &args, cli.no_color),
-        Command::Apply(args) => run_playbook(crate::engine::Mode::Apply, &args, cli.no_color),
-        Command::Check(args) => run_playbook(crate::engine::Mode::Check, &args, cli.no_color),
+        Command::Plan(args) => run_playbook(crate::engine::Mode::Plan, &args, cli.no_color, cli.verbose),
+        Command::Apply(args) => run_playbook(crate::engine::Mode::Apply, &args, cli.no_color, cli.verbose),
+        Command::Check(args) => run_playbook(crate::engine::Mode::Check, &args, cli.no_color, cli.verbose),
         Command::Inventory(args) => crate::inventory::command(&args),
         Command::Lab(command) => crate::lab::run(command),
     }
@@ -206,11 +210,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `plan`, `apply` and `check`. With `--format json`, a run that cannot start still prints one
 /// JSON document (with an `error`) on stdout; the error also goes to stderr as usual.
-fn run_playbook(mode: crate::engine::Mode, args: &RunArgs, no_color: bool) -> anyhow::Result<ExitCode> {
+fn run_playbook(
+    mode: crate::engine::Mode,
+    args: &RunArgs,
+    no_color: bool,
+    verbose: u8,
+) -> anyhow::Result<ExitCode> {
     let outcome = if args.metrics_file.is_some() && mode != crate::engine::Mode::Check {
         Err(anyhow::anyhow!("--metrics-file is only for `deploy check`"))
     } else {
-        crate::engine::command(mode, args, no_color)
+        crate::engine::command(mode, args, no_color, verbose)
     };
     if let Err(err) = &outcome {
         if args.format == Format::Json {

@@ -167,3 +167,77 @@ fn a_second_ctrl_c_stops_at_once_with_130() {
         common::stderr(&out)
     );
 }
+
+#[test]
+fn every_event_goes_to_the_log_file_and_progress_suits_the_output() {
+    let base = tempfile::tempdir().unwrap();
+    let playbook = format!(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy:\n        content: \"a\\n\"\n        dest: \"{0}/{{{{ inventory_hostname }}}}-a\"\n    - copy:\n        content: \"b\\n\"\n        dest: \"{0}/{{{{ inventory_hostname }}}}-b\"\n",
+        base.path().display()
+    );
+    let dir = project(2, &playbook);
+    let log = dir.path().join("events.jsonl");
+    let out = run(
+        dir.path(),
+        &[
+            "apply",
+            "-i",
+            "hosts",
+            "site.yml",
+            "--log-file",
+            log.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "step").collect();
+    assert_eq!(steps.len(), 4, "{events:?}");
+    assert!(steps
+        .iter()
+        .all(|e| e["status"] == "changed" && e["time"].is_f64()));
+    let hosts: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "host").collect();
+    assert_eq!(hosts.len(), 2);
+    assert!(hosts.iter().all(|h| h["changed"] == 2 && h["execs"] == 1));
+
+    // Not a terminal: one plain line per event, fit for a log.
+    assert!(
+        common::stderr(&out).contains("local1: changed  copy"),
+        "{}",
+        common::stderr(&out)
+    );
+
+    // `-v`: tracing events per step, inside a span per host.
+    let out = run(dir.path(), &["apply", "-i", "hosts", "site.yml", "-v"]);
+    let stderr = common::stderr(&out);
+    assert!(
+        stderr.contains("host{host=local1}") && stderr.contains("step"),
+        "{stderr}"
+    );
+
+    // On a terminal (a pseudo-terminal from util-linux `script`): progress lines per host.
+    if common::which("script").is_some() {
+        std::fs::remove_dir_all(base.path()).unwrap();
+        std::fs::create_dir(base.path()).unwrap();
+        let command = format!(
+            "{} apply -i hosts site.yml --no-color",
+            env!("CARGO_BIN_EXE_deploy")
+        );
+        let out = std::process::Command::new("script")
+            .current_dir(dir.path())
+            .args(["-qec", &command, "/dev/null"])
+            .output()
+            .unwrap();
+        let text = common::stdout(&out);
+        assert!(out.status.success(), "{text}");
+        assert!(
+            !text.contains("local1: changed  copy"),
+            "no plain lines on a terminal: {text}"
+        );
+        assert!(text.contains("steps"), "progress lines: {text}");
+        assert!(text.contains("Recap"), "{text}");
+    }
+}

@@ -64,6 +64,7 @@ fn no_output_format_shows_a_secret() {
         vec!["check"],
         vec!["apply"],
         vec!["apply", "--format", "json"],
+        vec!["apply", "-v", "--log-file", "events.jsonl"],
         vec!["check", "--format", "json"],
     ] {
         let output = common::deploy()
@@ -82,6 +83,11 @@ fn no_output_format_shows_a_secret() {
         }
         seen.push_str(&text);
     }
+    let log = std::fs::read_to_string(project.path().join("events.jsonl")).unwrap();
+    assert!(
+        !log.contains(DB_PASSWORD) && !log.contains(API_TOKEN),
+        "the log file shows a secret:\n{log}"
+    );
     // The redaction is visible, and the run really happened.
     assert!(seen.contains("********"), "{seen}");
     assert!(seen.contains("fail with it"), "{seen}");

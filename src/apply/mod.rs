@@ -296,6 +296,14 @@ mod tests {
     fn cleans_temporary_files_of_interrupted_runs() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".deploy-tmp.ABCDEFGH"), "partial").unwrap();
+        // A writer that is gone (no such PID) left this one; a live writer's is kept.
+        std::fs::write(dir.path().join(".deploy-tmp.999999999.ABCDEFGH"), "partial").unwrap();
+        std::fs::write(
+            dir.path()
+                .join(format!(".deploy-tmp.{}.ABCDEFGH", std::process::id())),
+            "live",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("keep"), "x").unwrap();
         let mut script = Script::new();
         script.line("deploy_clean_temps {}", &[dir.path().to_str().unwrap()]);
@@ -304,6 +312,14 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, ["keep"]);
+        let mut names = names;
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                format!(".deploy-tmp.{}.ABCDEFGH", std::process::id()),
+                "keep".to_string()
+            ]
+        );
     }
 }

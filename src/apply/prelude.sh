@@ -12,7 +12,8 @@ deploy_nl='
 deploy_write() {
   _dw_dest=$1; _dw_mode=$2; _dw_owner=$3; _dw_group=$4; shift 4
   _dw_dir=$(dirname -- "$_dw_dest")
-  _dw_tmp=$(mktemp "$_dw_dir/.deploy-tmp.XXXXXXXX") || return 1
+  # The shell's PID in the name: only temporaries of processes that are gone get cleaned.
+  _dw_tmp=$(mktemp "$_dw_dir/.deploy-tmp.$$.XXXXXXXX") || return 1
   if [ -n "$_dw_owner" ]; then chown -- "$_dw_owner" "$_dw_tmp" || { rm -f -- "$_dw_tmp"; return 1; }
   elif [ -e "$_dw_dest" ]; then chown --reference="$_dw_dest" -- "$_dw_tmp" 2>/dev/null; fi
   if [ -n "$_dw_group" ]; then chgrp -- "$_dw_group" "$_dw_tmp" || { rm -f -- "$_dw_tmp"; return 1; }
@@ -40,10 +41,14 @@ deploy_write() {
   mv -f -- "$_dw_tmp" "$_dw_dest" || { rm -f -- "$_dw_tmp"; return 1; }
 }
 
-# deploy_clean_temps DIR: removes temporary files left by an interrupted earlier run.
+# deploy_clean_temps DIR: removes temporary files left by an interrupted earlier run: those
+# whose writer (the PID in their name) is gone. A write in flight elsewhere keeps its file.
 deploy_clean_temps() {
   for _dc_f in "$1"/.deploy-tmp.*; do
-    [ -e "$_dc_f" ] && rm -f -- "$_dc_f"
+    [ -e "$_dc_f" ] || [ -L "$_dc_f" ] || continue
+    _dc_pid=${_dc_f##*/.deploy-tmp.}; _dc_pid=${_dc_pid%%.*}
+    case $_dc_pid in ''|*[!0-9]*) ;; *) [ -d "/proc/$_dc_pid" ] && continue;; esac
+    rm -f -- "$_dc_f"
   done
   return 0
 }

@@ -208,6 +208,15 @@ impl HostRunner {
         }
     }
 
+    /// Tells the reporter (progress, `-v`, `--log-file`) how a step ended, secrets redacted.
+    fn report_step(&self, run: &RunShared, step: &PlannedStep, status: &Status) {
+        let mut shown = step.clone();
+        shown.target = self.redact(&shown.target);
+        shown.task = self.redact(&shown.task);
+        shown.diff.content = None;
+        run.reporter.step_done(&self.name, &shown, status);
+    }
+
     /// `text` with every secret replaced.
     fn redact(&self, text: &str) -> String {
         redact_text(text, &self.secrets)
@@ -1283,6 +1292,7 @@ impl HostRunner {
                         Registered::Known(json!({"changed": false, "failed": false})),
                     );
                 }
+                self.report_step(run, &step.display, &Status::Ok);
                 self.report.results.push(StepResult {
                     step: step.display,
                     status: Status::Ok,
@@ -1309,10 +1319,7 @@ impl HostRunner {
                     notified.push((handler.clone(), step.display.task.clone()));
                 }
             }
-            let mut shown = step.display.clone();
-            shown.target = self.redact(&shown.target);
-            shown.task = self.redact(&shown.task);
-            run.reporter.step_done(&self.name, &shown, &status);
+            self.report_step(run, &step.display, &status);
             let shown = if step.no_log {
                 format!("exit code {} (output hidden by no_log)", outcome.status)
             } else {

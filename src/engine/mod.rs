@@ -111,17 +111,74 @@ impl RunReport {
     }
 }
 
-/// Prints progress while applying: plain lines on stderr, readable in a log.
+/// Shows progress while applying: one progress line per host on a terminal (indicatif), plain
+/// lines on stderr otherwise (they read well in a log), tracing events for `-v`, and JSON
+/// lines of every event for `--log-file`.
 #[derive(Debug, Default)]
 pub struct Reporter {
     pub quiet: bool,
+    bars: Option<indicatif::MultiProgress>,
+    host_bars: Mutex<HashMap<String, indicatif::ProgressBar>>,
+    log: Option<Mutex<std::fs::File>>,
 }
 
 impl Reporter {
-    pub fn step_done(&self, host: &str, step: &PlannedStep, status: &Status) {
-        if self.quiet {
-            return;
+    /// `bars`: draw progress lines (a terminal, no `-v`); `log_file`: where to append events.
+    pub fn new(quiet: bool, bars: bool, log_file: Option<&Path>) -> Result<Reporter> {
+        let log = match log_file {
+            Some(path) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open the log file {}", path.display()))?,
+            )),
+            None => None,
+        };
+        Ok(Reporter {
+            quiet,
+            bars: (bars && !quiet).then(indicatif::MultiProgress::new),
+            host_bars: Mutex::new(HashMap::new()),
+            log,
+        })
+    }
+
+    fn bar(&self, host: &str) -> Option<indicatif::ProgressBar> {
+        let bars = self.bars.as_ref()?;
+        let mut map = self.host_bars.lock().unwrap_or_else(|p| p.into_inner());
+        Some(
+            map.entry(host.to_string())
+                .or_insert_with(|| {
+                    let bar = bars.add(indicatif::ProgressBar::new_spinner());
+                    let style = indicatif::ProgressStyle::with_template(
+                        "{prefix:>14.bold} {pos:>4} steps  {wide_msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+                    bar.set_style(style);
+                    bar.set_prefix(host.to_string());
+                    bar
+                })
+                .clone(),
+        )
+    }
+
+    /// Appends one JSON line to the log file.
+    pub fn log_event(&self, event: Json) {
+        if let Some(log) = &self.log {
+            use std::io::Write as _;
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let mut line = json!({ "time": seconds });
+            if let (Json::Object(line), Json::Object(event)) = (&mut line, event) {
+                line.extend(event);
+            }
+            let mut file = log.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(file, "{line}");
         }
+    }
+
+    pub fn step_done(&self, host: &str, step: &PlannedStep, status: &Status) {
         let word = match status {
             Status::Ok => "ok",
             Status::Changed => "changed",
@@ -129,18 +186,53 @@ impl Reporter {
             Status::Skipped => "skipped",
             Status::NotRun => "not run",
         };
-        eprintln!(
-            "{host}: {word:8} {} {}  ({})",
-            step.module, step.target, step.task
-        );
+        tracing::info!(host, status = word, module = %step.module, target = %step.target, task = %step.task, location = %step.location, "step");
+        self.log_event(json!({
+            "event": "step", "host": host, "status": status, "module": step.module,
+            "target": step.target, "task": step.task, "location": step.location,
+        }));
+        if self.quiet {
+            return;
+        }
+        match self.bar(host) {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(format!("{word} {} {}", step.module, step.target));
+            }
+            None => eprintln!(
+                "{host}: {word:8} {} {}  ({})",
+                step.module, step.target, step.task
+            ),
+        }
     }
 
     pub fn debug(&self, host: &str, message: &Json) {
-        if !self.quiet {
-            let text = message
-                .as_str()
-                .map_or_else(|| message.to_string(), str::to_string);
-            eprintln!("{host}: debug    {text}");
+        let text = message
+            .as_str()
+            .map_or_else(|| message.to_string(), str::to_string);
+        self.log_event(json!({"event": "debug", "host": host, "message": text}));
+        if self.quiet {
+            return;
+        }
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(format!("{host}: {text}"));
+            }
+            None => eprintln!("{host}: debug    {text}"),
+        }
+    }
+
+    /// Ends the progress lines and logs each host's outcome.
+    pub fn finish(&self, report: &RunReport) {
+        for (_, bar) in self.host_bars.lock().unwrap_or_else(|p| p.into_inner()).drain() {
+            bar.finish_and_clear();
+        }
+        for host in &report.hosts {
+            self.log_event(json!({
+                "event": "host", "host": host.plan.host, "unreachable": host.unreachable,
+                "failed": host.failed(), "error": host.plan.error, "execs": host.execs,
+                "changed": host.count(&Status::Changed), "ok": host.count(&Status::Ok),
+            }));
         }
     }
 }
@@ -273,7 +365,12 @@ fn watch_interrupts() {
 }
 
 /// `deploy plan|apply|check`: runs, prints, and gives the exit code.
-pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result<std::process::ExitCode> {
+pub fn command(
+    mode: Mode,
+    args: &crate::cli::RunArgs,
+    no_color: bool,
+    verbose: u8,
+) -> Result<std::process::ExitCode> {
     let become_password = if args.ask_become_pass {
         Some(Secret::new(crate::transport::read_password("BECOME password: ")?))
     } else {
@@ -329,9 +426,8 @@ pub fn command(mode: Mode, args: &crate::cli::RunArgs, no_color: bool) -> Result
     let saved_options = options.clone();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let json = args.format == crate::cli::Format::Json;
-    let reporter = Reporter {
-        quiet: mode != Mode::Apply || json,
-    };
+    let bars = verbose == 0 && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let reporter = Reporter::new(mode != Mode::Apply || json, bars, args.log_file.as_deref())?;
     let started = std::time::Instant::now();
     let report = runtime.block_on(async {
         watch_interrupts();
@@ -620,9 +716,12 @@ async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Resul
                 let play_hosts = hosts.clone();
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire_owned().await;
-                    runner
-                        .run_play(&shared, &playbook.plays[index], &play_hosts)
-                        .await;
+                    let span = tracing::info_span!("host", host = %runner.name);
+                    tracing::Instrument::instrument(
+                        runner.run_play(&shared, &playbook.plays[index], &play_hosts),
+                        span,
+                    )
+                    .await;
                     runner
                 });
             }
@@ -668,11 +767,13 @@ async fn finish(
         finished.push(runner.finish().await);
     }
     finished.sort_by_key(|r| order.iter().position(|h| *h == r.plan.host).unwrap_or(usize::MAX));
-    Ok(RunReport {
+    let report = RunReport {
         hosts: finished,
         aborted,
         untouched,
-    })
+    };
+    shared.reporter.finish(&report);
+    Ok(report)
 }
 
 /// Whether a batch's failures stop the run: `any_errors_fatal`, or more than

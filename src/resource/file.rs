@@ -631,7 +631,7 @@ if [ -d "$p" ] && [ ! -L "$p" ]; then if [ -z "$(ls -A -- "$p")" ]; then echo em
                     script.raw(
                         r#"if [ ! -L "$p" ] || [ "$(readlink -- "$p")" != "$s" ]; then
   [ -d "$p" ] && [ ! -L "$p" ] && { rmdir -- "$p" || exit 1; }
-  tmp="$(dirname -- "$p")/.deploy-tmp.link.$$"
+  tmp="$(dirname -- "$p")/.deploy-tmp.$$.link"
   rm -f -- "$tmp"; ln -s -- "$s" "$tmp" && mv -T -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }
   deploy_changed
 fi"#,
@@ -643,7 +643,7 @@ fi"#,
                 script.line("s={}", &[self.src.as_deref().unwrap_or_default()]);
                 script.raw(
                     r#"if [ "$(stat -c %d:%i -- "$p" 2>/dev/null)" != "$(stat -L -c %d:%i -- "$s")" ]; then
-  tmp="$(dirname -- "$p")/.deploy-tmp.link.$$"
+  tmp="$(dirname -- "$p")/.deploy-tmp.$$.link"
   rm -f -- "$tmp"; ln -- "$s" "$tmp" && mv -T -f -- "$tmp" "$p" || { rm -f -- "$tmp"; exit 1; }
   deploy_changed
 fi"#,

@@ -381,7 +381,7 @@ fi"#,
         }
         script.raw(
             r#"deploy_clean_temps "$d"
-t=$(mktemp "$d/.deploy-tmp.XXXXXXXX") || exit 1
+t=$(mktemp "$d/.deploy-tmp.$$.XXXXXXXX") || exit 1
 if ! err=$(deploy_get "$url" "$t" 2>&1); then rm -f -- "$t"; printf 'Request failed: %s: %s\n' "$url" "$err" >&2; exit 1; fi"#,
         );
         if let Some(checksum) = &self.checksum {
