@@ -523,3 +523,60 @@ fn same_playbook_same_result_as_ansible() {
         common::stdout(&plan)
     );
 }
+
+#[test]
+fn saved_plans_on_lab_hosts_refuse_what_drifted() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = lab_up(2);
+    let dir = project(
+        "- hosts: lab\n  become: true\n  tasks:\n    - name: motd\n      copy:\n        content: \"release {{ release }}\\n\"\n        dest: /etc/motd\n    - name: tool\n      apt:\n        name: tree\n        state: present\n",
+    );
+    std::fs::copy(&inventory, dir.path().join("hosts.yml")).unwrap();
+    let hosts = dir.path().join("hosts.yml");
+    // A release no earlier run has written, so the plan has something to do on both hosts.
+    let release = format!(
+        "release={}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let plan = run_in(
+        dir.path(),
+        &["plan", "site.yml", "-e", &release, "--out", "plan.json"],
+        &hosts,
+        None,
+    );
+    assert_eq!(plan.status.code(), Some(2), "{}", common::stderr(&plan));
+    // Between review and apply, someone edits the file on h2 by hand.
+    let by_hand = lab_ssh("h2", "echo edited by hand > /etc/motd");
+    assert!(by_hand.status.success());
+    let mut apply = common::deploy();
+    apply
+        .current_dir(dir.path())
+        .args(["apply", "plan.json", "-e", &release, "--format", "json"]);
+    let apply = apply.output().unwrap();
+    assert_eq!(apply.status.code(), Some(1), "{}", common::stderr(&apply));
+    let json: Value = serde_json::from_str(&common::stdout(&apply)).unwrap();
+    let hosts_json = json["hosts"].as_array().unwrap();
+    let h2 = hosts_json.iter().find(|h| h["plan"]["host"] == "h2").unwrap();
+    let error = h2["plan"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("changed since the saved plan") && error.contains("motd"),
+        "{error}"
+    );
+    let h1 = hosts_json.iter().find(|h| h["plan"]["host"] == "h1").unwrap();
+    assert!(h1["plan"]["error"].is_null(), "{h1}");
+    assert_eq!(
+        common::stdout(&lab_ssh("h1", "cat /etc/motd")).trim(),
+        release.replace('=', " ")
+    );
+    assert_eq!(
+        common::stdout(&lab_ssh("h2", "cat /etc/motd")).trim(),
+        "edited by hand",
+        "h2 was refused whole"
+    );
+}
