@@ -11,22 +11,6 @@ use serde_json::Value;
 /// The lab is one machine-wide resource: tests in this file take turns.
 static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn lab_up(hosts: u32) -> PathBuf {
-    let up = common::run_deploy(["lab", "up", &hosts.to_string()]);
-    assert!(up.status.success(), "lab up: {}", common::stderr(&up));
-    let inventory = common::run_deploy(["lab", "inventory"]);
-    assert!(
-        inventory.status.success(),
-        "lab inventory: {}",
-        common::stderr(&inventory)
-    );
-    PathBuf::from(common::stdout(&inventory).trim())
-}
-
-fn lab_ssh(host: &str, command: &str) -> Output {
-    common::run_deploy(["lab", "ssh", host, "--", command])
-}
-
 fn fixture() -> PathBuf {
     common::project_root().join("tests/fixtures/engine")
 }
@@ -67,7 +51,7 @@ fn converge_rerun_check_drift_heal() {
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     // The lab's group is `lab`; the fixture's group_vars sit beside the playbook.
-    let inventory = lab_up(3);
+    let inventory = common::lab_up(3);
 
     let (code, first, stderr) = run_json("apply", &inventory, "converge.yml");
     assert_eq!(code, 0, "first apply failed: {first:#}\n{stderr}");
@@ -109,7 +93,7 @@ fn converge_rerun_check_drift_heal() {
         ("h2", "userdel bob"),
         ("h3", "apt-get remove -y -q jq >/dev/null 2>&1"),
     ] {
-        let out = lab_ssh(host, command);
+        let out = common::lab_ssh(host, command);
         assert!(
             out.status.success(),
             "{host}: {command}: {}",
@@ -118,7 +102,7 @@ fn converge_rerun_check_drift_heal() {
     }
     // What check must leave alone on the drifted hosts: file times, packages, services.
     let state_of = |host: &str| {
-        let out = lab_ssh(
+        let out = common::lab_ssh(
             host,
             "stat -c '%n %Y %a' /srv/demo/README /srv/demo/conf/demo.conf /etc/demo.settings; dpkg-query -W -f='${Status}\\n' jq 2>&1; systemctl is-active demo; getent passwd bob || true",
         );
@@ -195,15 +179,8 @@ fn converge_rerun_check_drift_heal() {
     assert_eq!(check.status.code(), Some(0), "{}", common::stdout(&check));
 
     // The service really answers.
-    let page = lab_ssh("h3", "python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8090/index.html').read().decode())\"");
+    let page = common::lab_ssh("h3", "python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8090/index.html').read().decode())\"");
     assert_eq!(common::stdout(&page).trim(), "<p>h3</p>");
-}
-
-/// Writes a playbook into a temporary project and returns its directory.
-fn project(playbook: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("site.yml"), playbook).unwrap();
-    dir
 }
 
 fn run_in(dir: &Path, args: &[&str], inventory: &Path, stdin: Option<&str>) -> Output {
@@ -234,12 +211,12 @@ fn become_with_a_password_never_shows_it() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    lab_up(2);
+    common::lab_up(2);
     let inventory = common::run_deploy(["lab", "inventory", "--user", "deploypw"]);
     let inventory = PathBuf::from(common::stdout(&inventory).trim());
     let password = std::fs::read_to_string("/var/tmp/deploy-lab/deploypw.password").unwrap();
     let password = password.trim();
-    let dir = project(
+    let dir = common::project(
         "- hosts: h1\n  become: true\n  tasks:\n    - name: as root\n      copy:\n        content: \"secret-free\\n\"\n        dest: /root/become-test\n        mode: \"0600\"\n    - name: linger\n      command: sleep 3\n",
     );
     // While the apply runs, look at every process's argv on the host.
@@ -251,7 +228,7 @@ fn become_with_a_password_never_shows_it() {
     let mut seen_sudo = false;
     for _ in 0..20 {
         std::thread::sleep(std::time::Duration::from_millis(250));
-        let argv = lab_ssh(
+        let argv = common::lab_ssh(
             "h1",
             "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
         );
@@ -267,7 +244,7 @@ fn become_with_a_password_never_shows_it() {
     assert_eq!(apply.status.code(), Some(0), "{all}");
     assert!(seen_sudo, "the probe of argv ran while the task did");
     assert!(!all.contains(password), "the password is in deploy's output");
-    let owner = lab_ssh("h1", "stat -c '%U %a' /root/become-test");
+    let owner = common::lab_ssh("h1", "stat -c '%U %a' /root/become-test");
     assert_eq!(common::stdout(&owner).trim(), "root 600");
 
     // `--ask-become-pass` reads it from stdin when stdin is not a terminal; a wrong one fails
@@ -323,13 +300,13 @@ fn hosts_need_only_sh_and_coreutils() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = lab_up(2);
-    let removed = lab_ssh(
+    let inventory = common::lab_up(2);
+    let removed = common::lab_ssh(
         "h2",
         "apt-get remove -y -q python3 python3-minimal >/dev/null 2>&1; command -v python3 || echo gone",
     );
     assert_eq!(common::stdout(&removed).trim(), "gone");
-    let dir = project(
+    let dir = common::project(
         "- hosts: h2\n  tasks:\n    - copy:\n        content: \"{{ ansible_distribution }} {{ ansible_distribution_major_version }} {{ ansible_service_mgr }}\\n\"\n        dest: /etc/facts-without-python\n",
     );
     let apply = run_in(dir.path(), &["apply", "site.yml"], &inventory, None);
@@ -340,7 +317,7 @@ fn hosts_need_only_sh_and_coreutils() {
         common::stdout(&apply),
         common::stderr(&apply)
     );
-    let facts = lab_ssh("h2", "cat /etc/facts-without-python");
+    let facts = common::lab_ssh("h2", "cat /etc/facts-without-python");
     assert_eq!(common::stdout(&facts).trim(), "Debian 12 systemd");
     // The lab's next `up` starts from the base again; put h2 back for the tests after this one.
     let down = common::run_deploy(["lab", "down"]);
@@ -353,7 +330,7 @@ fn hostile_values_arrive_byte_exact_and_unexecuted() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = lab_up(1);
+    let inventory = common::lab_up(1);
     let values = [
         "it's \"quoted\"",
         "$(touch /tmp/pwned-1)",
@@ -384,7 +361,7 @@ fn hostile_values_arrive_byte_exact_and_unexecuted() {
             "    - file:\n        path: \"/tmp/hostile dir\"\n        state: directory\n    - copy:\n        content: {json}\n        dest: {path_json}\n{lines}    - command:\n        argv: [\"sh\", \"-c\", \"printf '%s' \\\"$1\\\" > /tmp/hostile-arg-{i}\", \"sh\", {json}]\n        expand_argument_vars: false\n"
         ));
     }
-    let dir = project(&format!("- hosts: h1\n  tasks:\n{tasks}"));
+    let dir = common::project(&format!("- hosts: h1\n  tasks:\n{tasks}"));
     let apply = run_in(dir.path(), &["apply", "site.yml"], &inventory, None);
     assert_eq!(
         apply.status.code(),
@@ -395,27 +372,27 @@ fn hostile_values_arrive_byte_exact_and_unexecuted() {
     );
     for (i, value) in values.iter().enumerate() {
         let path = format!("/tmp/hostile dir/{}", value.replace(['/', '\n'], "_"));
-        let content = lab_ssh("h1", &format!("base64 -w0 {}", shell_quote(&path)));
+        let content = common::lab_ssh("h1", &format!("base64 -w0 {}", shell_quote(&path)));
         assert_eq!(
             decode(&common::stdout(&content)),
             value.as_bytes(),
             "content of {path:?}"
         );
-        let arg = lab_ssh("h1", &format!("base64 -w0 /tmp/hostile-arg-{i}"));
+        let arg = common::lab_ssh("h1", &format!("base64 -w0 /tmp/hostile-arg-{i}"));
         assert_eq!(
             decode(&common::stdout(&arg)),
             value.as_bytes(),
             "argument {value:?}"
         );
     }
-    let lines = lab_ssh("h1", "cat /tmp/hostile-lines");
+    let lines = common::lab_ssh("h1", "cat /tmp/hostile-lines");
     for value in values.iter().filter(|v| !v.contains('\n')) {
         assert!(
             common::stdout(&lines).lines().any(|l| l == *value),
             "line {value:?}"
         );
     }
-    let pwned = lab_ssh("h1", "ls /tmp/pwned-* 2>/dev/null | wc -l");
+    let pwned = common::lab_ssh("h1", "ls /tmp/pwned-* 2>/dev/null | wc -l");
     assert_eq!(common::stdout(&pwned).trim(), "0", "nothing was executed");
     // A second run finds the files and lines converged: only the unguarded commands would run.
     let plan = run_in(
@@ -459,7 +436,7 @@ systemctl is-active diff; systemctl is-enabled diff
 getent passwd carol dave | cut -d: -f1,6,7
 id -Gn carol; id -Gn dave
 crontab -l -u root"#;
-    let out = lab_ssh(host, script);
+    let out = common::lab_ssh(host, script);
     assert!(out.status.success(), "{host}: {}", common::stderr(&out));
     common::stdout(&out)
 }
@@ -475,7 +452,7 @@ fn same_playbook_same_result_as_ansible() {
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     // Fresh hosts: the differential compares what each tool does from the same start.
     let _ = common::run_deploy(["lab", "down"]);
-    let inventory = lab_up(2);
+    let inventory = common::lab_up(2);
     let ansible_home = tempfile::tempdir().unwrap();
     let config = ansible_home.path().join("ansible.cfg");
     std::fs::write(&config, "[defaults]\nhost_key_checking = True\n").unwrap();
@@ -530,8 +507,8 @@ fn saved_plans_on_lab_hosts_refuse_what_drifted() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = lab_up(2);
-    let dir = project(
+    let inventory = common::lab_up(2);
+    let dir = common::project(
         "- hosts: lab\n  become: true\n  tasks:\n    - name: motd\n      copy:\n        content: \"release {{ release }}\\n\"\n        dest: /etc/motd\n    - name: tool\n      apt:\n        name: tree\n        state: present\n",
     );
     std::fs::copy(&inventory, dir.path().join("hosts.yml")).unwrap();
@@ -552,7 +529,7 @@ fn saved_plans_on_lab_hosts_refuse_what_drifted() {
     );
     assert_eq!(plan.status.code(), Some(2), "{}", common::stderr(&plan));
     // Between review and apply, someone edits the file on h2 by hand.
-    let by_hand = lab_ssh("h2", "echo edited by hand > /etc/motd");
+    let by_hand = common::lab_ssh("h2", "echo edited by hand > /etc/motd");
     assert!(by_hand.status.success());
     let mut apply = common::deploy();
     apply
@@ -571,11 +548,11 @@ fn saved_plans_on_lab_hosts_refuse_what_drifted() {
     let h1 = hosts_json.iter().find(|h| h["plan"]["host"] == "h1").unwrap();
     assert!(h1["plan"]["error"].is_null(), "{h1}");
     assert_eq!(
-        common::stdout(&lab_ssh("h1", "cat /etc/motd")).trim(),
+        common::stdout(&common::lab_ssh("h1", "cat /etc/motd")).trim(),
         release.replace('=', " ")
     );
     assert_eq!(
-        common::stdout(&lab_ssh("h2", "cat /etc/motd")).trim(),
+        common::stdout(&common::lab_ssh("h2", "cat /etc/motd")).trim(),
         "edited by hand",
         "h2 was refused whole"
     );

@@ -3,29 +3,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn fresh_lab(hosts: u32) -> PathBuf {
-    let _ = common::run_deploy(["lab", "down"]);
-    let up = common::run_deploy(["lab", "up", &hosts.to_string()]);
-    assert!(up.status.success(), "lab up: {}", common::stderr(&up));
-    let inventory = common::run_deploy(["lab", "inventory"]);
-    PathBuf::from(common::stdout(&inventory).trim())
-}
-
-fn ssh(host: &str, command: &str) -> Output {
-    common::run_deploy(["lab", "ssh", host, "--", command])
-}
-
-fn project(playbook: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("site.yml"), playbook).unwrap();
-    dir
-}
 
 fn deploy_in(dir: &Path, inventory: &Path, args: &[&str]) -> Command {
     let mut command = common::deploy();
@@ -44,14 +26,14 @@ fn failures_are_isolated_and_reported() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = fresh_lab(3);
-    let dir = project(
+    let inventory = common::fresh_lab(3);
+    let dir = common::project(
         "- hosts: lab\n  tasks:\n    - copy:\n        content: \"ok\\n\"\n        dest: /tmp/isolated\n",
     );
 
     // h2 refuses connections: h1 and h3 are done, h2 is reported, well within the timeout.
     // Stopping sshd from inside may end this very session: its exit status says nothing.
-    let _ = ssh("h2", "systemctl stop ssh.socket ssh.service");
+    let _ = common::lab_ssh("h2", "systemctl stop ssh.socket ssh.service");
     let started = Instant::now();
     let out = deploy_in(
         dir.path(),
@@ -122,8 +104,8 @@ fn two_runs_never_interleave() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = fresh_lab(1);
-    let dir = project("- hosts: h1\n  tasks:\n    - command: sleep 5\n");
+    let inventory = common::fresh_lab(1);
+    let dir = common::project("- hosts: h1\n  tasks:\n    - command: sleep 5\n");
     let mut first = deploy_in(dir.path(), &inventory, &["apply", "site.yml"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -158,8 +140,8 @@ fn killed_runs_leave_every_file_old_or_new() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = fresh_lab(1);
-    let dir = project(
+    let inventory = common::fresh_lab(1);
+    let dir = common::project(
         "- hosts: h1\n  tasks:\n    - file:\n        path: /srv/many\n        state: directory\n    - copy:\n        content: \"{{ version }} {{ item }} {{ filler }}\\n\"\n        dest: \"/srv/many/f{{ item }}\"\n      loop: \"{{ range(50) | list }}\"\n",
     );
     let filler = "x".repeat(20_000);
@@ -185,7 +167,7 @@ fn killed_runs_leave_every_file_old_or_new() {
         let _ = child.kill();
         let _ = child.wait();
         // Every file is a whole old or a whole new version: never empty, never cut.
-        let out = ssh(
+        let out = common::lab_ssh(
             "h1",
             "for f in /srv/many/f*; do head -c 12 \"$f\" | cut -d' ' -f1; wc -c < \"$f\"; done",
         );
@@ -207,7 +189,7 @@ fn killed_runs_leave_every_file_old_or_new() {
     }
     // The next successful run leaves no temporary file behind.
     assert!(apply("final").wait().unwrap().success());
-    let leftovers = ssh("h1", "ls -a /srv/many | grep -c deploy-tmp || true");
+    let leftovers = common::lab_ssh("h1", "ls -a /srv/many | grep -c deploy-tmp || true");
     assert_eq!(common::stdout(&leftovers).trim(), "0");
 }
 
@@ -217,9 +199,9 @@ fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = fresh_lab(1);
+    let inventory = common::fresh_lab(1);
     // Ctrl-C once during a long step: the step finishes, the next one never starts.
-    let dir = project(
+    let dir = common::project(
         "- hosts: h1\n  tasks:\n    - command: sleep 3\n    - command: sleep 3\n    - copy:\n        content: \"late\\n\"\n        dest: /tmp/after-interrupt\n",
     );
     let child = deploy_in(dir.path(), &inventory, &["apply", "site.yml"])
@@ -238,12 +220,14 @@ fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
         common::stdout(&out)
     );
     assert!(
-        !ssh("h1", "test -e /tmp/after-interrupt").status.success(),
+        !common::lab_ssh("h1", "test -e /tmp/after-interrupt")
+            .status
+            .success(),
         "no step started after Ctrl-C"
     );
 
     // A run fails after a change notified a handler: the handler runs on the next apply.
-    let dir = project(
+    let dir = common::project(
         "- hosts: h1\n  tasks:\n    - copy:\n        content: \"{{ v }}\\n\"\n        dest: /tmp/notifying\n      notify: mark\n    - command: \"{{ 'false' if broken | bool else 'true' }}\"\n  handlers:\n    - name: mark\n      command: touch /tmp/handler-ran\n",
     );
     let failed = deploy_in(
@@ -254,7 +238,7 @@ fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
     .output()
     .unwrap();
     assert_eq!(failed.status.code(), Some(1));
-    assert!(!ssh("h1", "test -e /tmp/handler-ran").status.success());
+    assert!(!common::lab_ssh("h1", "test -e /tmp/handler-ran").status.success());
     let plan = deploy_in(
         dir.path(),
         &inventory,
@@ -276,7 +260,7 @@ fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
     .unwrap();
     assert_eq!(healed.status.code(), Some(0), "{}", common::stdout(&healed));
     assert!(
-        ssh("h1", "test -e /tmp/handler-ran").status.success(),
+        common::lab_ssh("h1", "test -e /tmp/handler-ran").status.success(),
         "the owed handler ran"
     );
     let after = deploy_in(

@@ -616,6 +616,42 @@ fn check_notifications(playbook: &Playbook) -> Result<()> {
     Ok(())
 }
 
+/// `become_method: su` is read by the loader but not implemented: refuse it before connecting
+/// rather than escalate another way than the playbook says.
+fn check_become_methods(playbook: &Playbook) -> Result<()> {
+    let refuse = |method: &crate::playbook::Located<String>| -> Result<()> {
+        if method.value == "sudo" {
+            return Ok(());
+        }
+        Err(crate::error::located_hint(
+            &method.pos,
+            format!("`become_method: {}` is not supported yet: deploy escalates with sudo", method.value),
+            "use `become_method: sudo`, or connect as root and set `become_user` (deploy switches users with runuser)",
+        ))
+    };
+    for play in &playbook.plays {
+        if let Some(method) = &play.keywords.become_method {
+            refuse(method)?;
+        }
+        for role in play.roles_in_order() {
+            if let Some(method) = &role.keywords.become_method {
+                refuse(method)?;
+            }
+        }
+        let mut tasks: Vec<&Task> = Vec::new();
+        for item in walk::play_items(play).iter() {
+            collect_tasks(item, &mut tasks);
+        }
+        tasks.extend(play.all_handlers());
+        for task in tasks {
+            if let Some(method) = &task.keywords.become_method {
+                refuse(method)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn collect_tasks<'p>(item: &walk::Item<'p>, out: &mut Vec<&'p Task>) {
     match item {
         walk::Item::Task(task, _) => out.push(task),
@@ -671,6 +707,7 @@ fn play_pattern(shared: &RunShared, play: &crate::playbook::Play) -> Result<Stri
 
 async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Result<RunReport> {
     check_notifications(&playbook)?;
+    check_become_methods(&playbook)?;
     if let Some(limit) = &shared.options.limit {
         shared
             .inventory

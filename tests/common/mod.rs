@@ -92,3 +92,34 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Starts (or keeps) `hosts` lab hosts and returns the path of their inventory.
+pub fn lab_up(hosts: u32) -> PathBuf {
+    let up = run_deploy(["lab", "up", &hosts.to_string()]);
+    assert!(up.status.success(), "lab up: {}", stderr(&up));
+    let inventory = run_deploy(["lab", "inventory"]);
+    assert!(
+        inventory.status.success(),
+        "lab inventory: {}",
+        stderr(&inventory)
+    );
+    PathBuf::from(stdout(&inventory).trim())
+}
+
+/// Like [`lab_up`], from fresh hosts: whatever earlier tests did to them is gone.
+pub fn fresh_lab(hosts: u32) -> PathBuf {
+    let _ = run_deploy(["lab", "down"]);
+    lab_up(hosts)
+}
+
+/// Runs a shell command on a lab host as root.
+pub fn lab_ssh(host: &str, command: &str) -> Output {
+    run_deploy(["lab", "ssh", host, "--", command])
+}
+
+/// A temporary project holding `playbook` as `site.yml`.
+pub fn project(playbook: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("site.yml"), playbook).expect("the playbook is written");
+    dir
+}
