@@ -214,7 +214,14 @@ impl HostRunner {
         shown.target = self.redact(&shown.target);
         shown.task = self.redact(&shown.task);
         shown.diff.content = None;
-        run.reporter.step_done(&self.name, &shown, status);
+        let planned = self
+            .report
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.diff.action != Action::Skipped)
+            .count();
+        run.reporter.step_done(&self.name, &shown, status, planned);
     }
 
     /// `text` with every secret replaced.

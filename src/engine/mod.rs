@@ -151,7 +151,7 @@ impl Reporter {
                 .or_insert_with(|| {
                     let bar = bars.add(indicatif::ProgressBar::new_spinner());
                     let style = indicatif::ProgressStyle::with_template(
-                        "{prefix:>14.bold} {pos:>4} steps  {wide_msg}",
+                        "{prefix:>14} {pos:>4}/{len:<4} steps  {wide_msg}",
                     )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
                     bar.set_style(style);
@@ -178,7 +178,9 @@ impl Reporter {
         }
     }
 
-    pub fn step_done(&self, host: &str, step: &PlannedStep, status: &Status) {
+    /// A step ended; `planned` is how many steps the host has planned so far (it grows when a
+    /// later stage resolves more), for the progress line's done/total.
+    pub fn step_done(&self, host: &str, step: &PlannedStep, status: &Status, planned: usize) {
         let word = match status {
             Status::Ok => "ok",
             Status::Changed => "changed",
@@ -196,6 +198,7 @@ impl Reporter {
         }
         match self.bar(host) {
             Some(bar) => {
+                bar.set_length(planned as u64);
                 bar.inc(1);
                 bar.set_message(format!("{word} {} {}", step.module, step.target));
             }
