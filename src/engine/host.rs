@@ -449,16 +449,23 @@ impl HostRunner {
 
     /// Sends framed sections and reads them back, within the open shell.
     async fn round(&mut self, probe: ProbeScript) -> Result<BTreeMap<String, crate::probe::Section>> {
+        let out = self.exchange(probe.script()).await?;
+        probe
+            .parse(&out)
+            .with_context(|| format!("{}: cannot read what the host answered", self.name))
+    }
+
+    /// Sends a script to the open shell, then a sync line, and returns what the script printed
+    /// up to that line: one round within the host's single exec.
+    async fn exchange(&mut self, script: &Script) -> Result<Vec<u8>> {
         self.rounds += 1;
         let sync = format!("@@{}-sync {}", self.token, self.rounds);
-        let mut text = probe.script().as_str().to_string();
+        let mut text = script.as_str().to_string();
         text.push_str(&format!("printf '%s\\n' '{sync}'\n"));
         self.shell().send(&text).await?;
         let mut out = self.shell().read_through_line(&sync).await?;
         out.truncate(out.len() - sync.len() - 1);
-        probe
-            .parse(&out)
-            .with_context(|| format!("{}: cannot read what the host answered", self.name))
+        Ok(out)
     }
 
     async fn gather_facts(&mut self) -> Result<()> {
@@ -683,7 +690,7 @@ impl HostRunner {
             return Ok(());
         }
         // `run_once`: only the play's first host runs it.
-        if task_flag(&task.keywords.run_once) == Some(true) {
+        if walk::literal(&task.keywords.run_once) == Some(true) {
             let first = base
                 .lookup("ansible_play_hosts")
                 .and_then(|(_, hosts)| hosts.as_array()?.first()?.as_str().map(str::to_string));
@@ -886,7 +893,7 @@ impl HostRunner {
             bail!("{}: parameters did not render to a mapping", task.pos);
         };
         let values: IndexMap<String, Json> = rendered.into_iter().collect();
-        let no_log = task_flag(&task.keywords.no_log)
+        let no_log = walk::literal(&task.keywords.no_log)
             .or(context.no_log)
             .unwrap_or(false);
         match task.module.kind {
@@ -941,7 +948,7 @@ impl HostRunner {
             display.task = format!("{} (no_log)", display.task);
             display.target = "(hidden by no_log)".to_string();
         }
-        let check_mode_false = matches!(task_flag(&task.keywords.check_mode), Some(false));
+        let check_mode_false = matches!(walk::literal(&task.keywords.check_mode), Some(false));
         let meta = Pending {
             id: id.clone(),
             display,
@@ -951,7 +958,7 @@ impl HostRunner {
             notify: task.notify.iter().map(|n| n.value.clone()).collect(),
             changed_when,
             failed_when,
-            ignore_errors: task_flag(&task.keywords.ignore_errors)
+            ignore_errors: walk::literal(&task.keywords.ignore_errors)
                 .or(context.ignore_errors)
                 .unwrap_or(false),
             stack,
@@ -1042,13 +1049,7 @@ impl HostRunner {
         &mut self,
         stage: crate::apply::FinishedStage,
     ) -> Result<BTreeMap<String, StepOutcome>> {
-        self.rounds += 1;
-        let sync = format!("@@{}-sync {}", self.token, self.rounds);
-        let mut text = stage.script().as_str().to_string();
-        text.push_str(&format!("printf '%s\\n' '{sync}'\n"));
-        self.shell().send(&text).await?;
-        let mut out = self.shell().read_through_line(&sync).await?;
-        out.truncate(out.len() - sync.len() - 1);
+        let out = self.exchange(stage.script()).await?;
         stage.parse(&out)
     }
 
@@ -1838,9 +1839,9 @@ fn as_user(script: Script, user: Option<&str>, token: &str, with_prelude: bool) 
 }
 
 fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<String> {
-    let becomes = task_flag(&task.keywords.become_)
+    let becomes = walk::literal(&task.keywords.become_)
         .or(context.become_)
-        .or(task_flag(&play.keywords.become_))
+        .or(walk::literal(&play.keywords.become_))
         .unwrap_or(false);
     if !becomes {
         return None;
@@ -1856,27 +1857,20 @@ fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<
 
 /// The user the play's shell runs as: root when anything in the play escalates.
 fn play_become(play: &Play) -> Option<String> {
-    let play_level = task_flag(&play.keywords.become_).unwrap_or(false);
+    let play_level = walk::literal(&play.keywords.become_).unwrap_or(false);
     let anywhere = play_level
         || crate::playbook::all_tasks(&play.tasks)
             .iter()
             .chain(crate::playbook::all_tasks(&play.pre_tasks).iter())
             .chain(crate::playbook::all_tasks(&play.post_tasks).iter())
-            .any(|t| task_flag(&t.keywords.become_) == Some(true))
+            .any(|t| walk::literal(&t.keywords.become_) == Some(true))
         || play.roles_in_order().iter().any(|r| {
-            task_flag(&r.keywords.become_) == Some(true)
+            walk::literal(&r.keywords.become_) == Some(true)
                 || crate::playbook::all_tasks(&r.tasks)
                     .iter()
-                    .any(|t| task_flag(&t.keywords.become_) == Some(true))
+                    .any(|t| walk::literal(&t.keywords.become_) == Some(true))
         });
     anywhere.then(|| "root".to_string())
-}
-
-fn task_flag(flag: &Option<crate::playbook::Flag>) -> Option<bool> {
-    match flag.as_ref().map(|f| &f.value) {
-        Some(crate::playbook::Templated::Literal(b)) => Some(*b),
-        _ => None,
-    }
 }
 
 /// Whether template text mentions `name` as a variable (a whole identifier).

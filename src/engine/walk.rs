@@ -160,7 +160,7 @@ impl Context {
 }
 
 /// A keyword's value when it is written as a literal; templated ones are resolved per host.
-fn literal(flag: &Option<crate::playbook::Flag>) -> Option<bool> {
+pub(crate) fn literal(flag: &Option<crate::playbook::Flag>) -> Option<bool> {
     match flag.as_ref().map(|f| &f.value) {
         Some(Templated::Literal(b)) => Some(*b),
         _ => None,

@@ -14,10 +14,8 @@ use super::{
     Batch, Block, Flag, IncludeTasks, Keywords, Located, Loop, LoopKind, Play, Playbook, RoleInstance,
     RoleRef, RoleStep, Step, Task, Templated, Vars, VarsFile,
 };
-use crate::error::{located, located_hint, Pos};
-use crate::resource::{
-    self, check_params, is_template, suggest as did_you_mean, FreeForm, ModuleKind, ModuleSpec, RawParam,
-};
+use crate::error::{did_you_mean, located, located_hint, Pos};
+use crate::resource::{self, check_params, is_template, FreeForm, ModuleKind, ModuleSpec, RawParam};
 use crate::yaml::{self, Data, Node};
 
 /// Where roles are looked for.

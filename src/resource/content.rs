@@ -6,7 +6,6 @@
 
 use anyhow::{bail, Result};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::plan::{unified_diff, Action, AttributeChange, Diff};
 use crate::probe::Section;
@@ -33,8 +32,7 @@ pub struct FileContent {
 
 impl FileContent {
     fn sha256(&self) -> String {
-        let digest = Sha256::digest(&self.content);
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::resource::text_edit::sha256_hex(&self.content)
     }
 
     fn wanted_mode(&self, have: &PathState) -> Result<Option<String>> {

@@ -46,8 +46,12 @@ fn supported_action(_: &ModuleSpec, params: &super::Params, _: &crate::error::Po
     } else {
         format!("unknown meta action `{action}`; supported actions are {expected}")
     };
-    Err(match super::suggest(action, ACTIONS.iter().copied()) {
-        Some(close) => crate::error::located_hint(&param.pos, message, format!("did you mean `{close}`?")),
-        None => crate::error::located(&param.pos, message),
-    })
+    Err(
+        match crate::error::did_you_mean(action, ACTIONS.iter().copied()) {
+            Some(close) => {
+                crate::error::located_hint(&param.pos, message, format!("did you mean `{close}`?"))
+            }
+            None => crate::error::located(&param.pos, message),
+        },
+    )
 }

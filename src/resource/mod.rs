@@ -439,52 +439,13 @@ fn unknown_param(spec: &ModuleSpec, name: &str, pos: &Pos) -> anyhow::Error {
         .iter()
         .flat_map(|p| std::iter::once(p.name).chain(p.aliases.iter().copied()));
     let message = format!("unknown parameter `{name}` for module `{}`", spec.name);
-    match suggest(name, candidates) {
+    match did_you_mean(name, candidates) {
         Some(close) => located_hint(pos, message, format!("did you mean `{close}`?")),
         None => {
             let all: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
             located_hint(pos, message, format!("`{}` takes: {}", spec.name, all.join(", ")))
         }
     }
-}
-
-/// The closest name for a "did you mean" hint. Like [`did_you_mean`], but a swap of two
-/// adjacent letters (`dset`, `whne`), the most common typo, counts as one edit.
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let candidates: Vec<&str> = candidates.into_iter().collect();
-    if let Some(close) = did_you_mean(name, candidates.iter().copied()) {
-        return Some(close);
-    }
-    candidates
-        .into_iter()
-        .map(|c| (transposition_distance(name, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Optimal string alignment distance: Levenshtein plus adjacent transpositions.
-fn transposition_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 /// Variable names must be identifiers, as Ansible requires for `set_fact` and `vars`.
@@ -631,7 +592,7 @@ fn check_choice(spec: &ModuleSpec, param: &ParamSpec, name: &str, value: &Value,
         spec.name,
         param.choices.join(", ")
     );
-    match suggest(&text, param.choices.iter().copied()) {
+    match did_you_mean(&text, param.choices.iter().copied()) {
         Some(close) => Err(located_hint(pos, message, format!("did you mean `{close}`?"))),
         None => Err(located(pos, message)),
     }
