@@ -117,5 +117,5 @@ def write(results, repo: Path):
         (repo / "bench" / "results" / "tables.md").write_text(text)
     plot = Path(__file__).with_name("plot.py")
     python = Path("/var/tmp/deploy-bench/venv/bin/python")
-    results_file = repo / "bench" / "results" / f"{results['mode']}.json"
+    results_file = Path(results["out"])
     subprocess.run([str(python), str(plot), str(results_file), str(repo / "docs" / "benchmarks.svg")])
