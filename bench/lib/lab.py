@@ -1,20 +1,22 @@
-"""The benchmark's view of the lab: hosts h(OFFSET+1)..h(OFFSET+N), an inventory for each tool,
-an exec counter on every host, and the moves that make a host fresh or unreachable.
+"""The benchmark's view of the lab: hosts h1..hN of its own lab instance (1 unless
+DEPLOY_LAB_INSTANCE says otherwise), an inventory for each tool, an exec counter on every host,
+and the moves that make a host fresh or unreachable.
 
-The lab has one bridge and subnet, so one lab per machine: the benchmark shares it with the
-project's lab tests. It uses hosts above OFFSET so that tests (which use h1..h4) and the
-benchmark do not edit the same hosts, but a test's `deploy lab down` still stops everything:
-the harness notices hosts that vanished and brings them back.
+A lab instance has its own bridge, subnet, hosts and state directory, so the benchmark and the
+project's lab tests (instance 0) never stop or edit each other's hosts. They still share the
+machine's cores: timings taken while tests run are not worth much.
 """
 import os
 import subprocess
 import time
 from pathlib import Path
 
-LAB_DIR = Path(os.environ.get("DEPLOY_LAB_DIR", "/var/tmp/deploy-lab"))
+INSTANCE = int(os.environ.setdefault("DEPLOY_LAB_INSTANCE", "1"))
+LAB_DIR = Path(os.environ.get("DEPLOY_LAB_DIR") or
+               ("/var/tmp/deploy-lab" if INSTANCE == 0 else f"/var/tmp/deploy-lab-{INSTANCE}"))
 KEY = LAB_DIR / "ssh" / "id_ed25519"
 KNOWN_HOSTS = LAB_DIR / "ssh" / "known_hosts"
-OFFSET = 10
+OFFSET = 0
 SSH_OPTS = ["-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",
             "-o", "KexAlgorithms=curve25519-sha256", "-o", "BatchMode=yes", "-i", str(KEY)]
 
@@ -33,7 +35,7 @@ def name(i):
 
 
 def address(i):
-    return f"10.213.0.{10 + OFFSET + i}"
+    return f"10.213.{INSTANCE}.{10 + OFFSET + i}"
 
 
 def root(i):
@@ -102,7 +104,7 @@ class Lab:
                 raise RuntimeError(f"{name(i)}: `{command[:60]}` failed: {err.strip()[-300:]}")
 
     def set_link(self, i, up):
-        subprocess.run(["ip", "netns", "exec", f"lab-{name(i)}", "ip", "link", "set", "eth0",
+        subprocess.run(["ip", "netns", "exec", f"lab{INSTANCE or ''}-{name(i)}", "ip", "link", "set", "eth0",
                         "up" if up else "down"], check=True)
 
     def inventories(self, work: Path, count, unreachable=()):

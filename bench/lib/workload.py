@@ -16,13 +16,13 @@ USERS = ["bench1", "bench2", "bench3"]
 # (the directories the playbook creates), so the links point at files every host has.
 LINK_TARGETS = ["/etc/hostname", "/etc/os-release", "/etc/passwd", "/etc/group"]
 
+# No newline after a block tag and none at the end: the file is the same whether the engine
+# trims blocks and keeps a trailing newline (Ansible) or not (pyinfra's plain Jinja).
 TEMPLATE = """# written by the benchmark for {{ inventory_hostname }}
 listen = {{ listen_port }}
 workers = {{ workers }}
-{% for name in names %}
-upstream {{ name }} = {{ name }}.internal:{{ listen_port + loop.index }}
-{% endfor %}
-"""
+{% for name in names %}upstream {{ name }} = {{ name }}.internal:{{ listen_port + loop.index }}
+{% endfor %}"""
 
 COPY_CONTENT = "# bench file {n}\nkey = value-{n}\nlimit = {n}00\n"
 

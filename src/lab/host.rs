@@ -5,6 +5,11 @@
 //! PID 1. Each nspawn runs under a small shell supervisor that boots it again when the guest
 //! reboots (nspawn exits with 133 then), in a cgroup of its own so that tear-down can find
 //! every process the host left behind even if nspawn itself was killed.
+//!
+//! A light host (`--init light`) has the same disk, network and users, but no systemd: plain
+//! mount, PID, UTS and IPC namespaces and a chroot, with a shell script as PID 1 that starts
+//! /etc/rc2.d's services. It is what a SysV init host looks like to `deploy`, and it costs a
+//! fifth of a systemd host's memory, which is what lets a hundred of them share one machine.
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
@@ -22,7 +27,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::inventory::LabUser;
 use super::process::{self, command, recorded_ours, run};
-use super::{base, host_name, net, proxy, repo, teardown, Lab, DEPLOYPW_PASSWORD};
+use super::{base, host_name, net, proxy, repo, teardown, Init, Lab, DEPLOYPW_PASSWORD};
 
 /// How long a new host may take to answer `ssh true` (it is about a second when all is well).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -31,8 +36,61 @@ const CGROUP_ROOTS: [&str; 2] = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unifi
 /// The lab's parent cgroup: this for instance 0, with `-N` appended for instance N.
 const CGROUP_NAME: &str = "deploy-lab";
 
+/// Where a light host's PID 1 script lives inside it.
+const LIGHT_INIT: &str = "usr/lib/deploy-lab/init";
+
+/// PID 1 of a light host. Its name makes `/proc/1/comm` read `init`, as on a SysV init host.
+/// A shell reaps every child it is waiting for, adopted orphans included, so no zombies
+/// pile up under it; SIGTERM ends it, and the kernel then ends the whole host.
+const LIGHT_INIT_SCRIPT: &str = r#"#!/bin/sh
+# PID 1 of a light lab host: starts the services of runlevel 2, then reaps orphans.
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+trap 'exit 0' TERM INT
+for script in /etc/rc2.d/S*; do
+  [ -x "$script" ] && "$script" start
+done
+echo "deploy lab: runlevel 2 reached"
+while :; do
+  sleep 86400 &
+  wait $!
+done
+"#;
+
+/// What a light host's namespaces get before its PID 1 starts, run as PID 1 of the new PID
+/// namespace: the kernel file systems, a small /dev with its own devpts, tmpfs /run and
+/// /tmp, the lab's apt repository, a runlevel record (invoke-rc.d asks `runlevel` before
+/// starting a service) and the host name; then the chroot. `$0` and `$1` are the markers
+/// tear-down recognises the host by.
+const LIGHT_BOOT: &str = r#"
+set -e
+root=${1#--directory=}; name=$2; repo=$3
+mount --make-rprivate /
+mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$root/sys"
+mount -t tmpfs -o mode=0755,nosuid,size=4m tmpfs "$root/dev"
+cd "$root/dev"
+mknod -m 666 null c 1 3; mknod -m 666 zero c 1 5; mknod -m 666 full c 1 7
+mknod -m 666 random c 1 8; mknod -m 666 urandom c 1 9; mknod -m 666 tty c 5 0
+mkdir pts shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts pts
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs shm
+ln -s pts/ptmx ptmx; ln -s /proc/self/fd fd
+ln -s /proc/self/fd/0 stdin; ln -s /proc/self/fd/1 stdout; ln -s /proc/self/fd/2 stderr
+cd /
+mount -t tmpfs -o mode=0755,nosuid,nodev,size=64m tmpfs "$root/run"
+mkdir -m 1777 "$root/run/lock"
+cp "$root/../runlevel.utmp" "$root/run/utmp"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
+mount --bind "$repo" "$root/srv/lab-repo"
+mount -o remount,bind,ro "$root/srv/lab-repo"
+hostname "$name"
+exec chroot "$root" /usr/lib/deploy-lab/init
+"#;
+
 /// Keeps hosts already running, starts h1..h`count` that are not, and waits for them.
-pub fn up(lab: &Lab, count: u32) -> Result<()> {
+/// New hosts run `init`; running ones keep whatever they run.
+pub fn up(lab: &Lab, count: u32, init: Init) -> Result<()> {
     let started = Instant::now();
     base::ensure(lab, false)?;
     tracing::debug!("base ready after {:?}", started.elapsed());
@@ -54,7 +112,7 @@ pub fn up(lab: &Lab, count: u32) -> Result<()> {
     }
     write_known_hosts(lab)?;
     for &index in &new {
-        start(lab, index, &all).with_context(|| format!("could not start {}", host_name(index)))?;
+        start(lab, index, &all, init).with_context(|| format!("could not start {}", host_name(index)))?;
     }
     // Running hosts learn the names of the new ones.
     for &index in &running {
@@ -99,6 +157,18 @@ pub fn is_running(lab: &Lab, index: u32) -> bool {
         &supervisor_markers(lab, index).each_ref().map(String::as_str),
     )
     .is_some()
+}
+
+/// What host N runs as PID 1 (recorded when it started).
+pub fn init_of(lab: &Lab, index: u32) -> Init {
+    match fs::read_to_string(init_file(lab, index)) {
+        Ok(text) if text.trim() == Init::Light.name() => Init::Light,
+        _ => Init::Systemd,
+    }
+}
+
+fn init_file(lab: &Lab, index: u32) -> PathBuf {
+    lab.host_dir(index).join("init")
 }
 
 pub fn supervisor_pid_file(lab: &Lab, index: u32) -> PathBuf {
@@ -214,7 +284,7 @@ fn write_known_hosts(lab: &Lab) -> Result<()> {
     write_file(&lab.known_hosts(), &text, 0o644)
 }
 
-fn start(lab: &Lab, index: u32, all: &BTreeSet<u32>) -> Result<()> {
+fn start(lab: &Lab, index: u32, all: &BTreeSet<u32>, init: Init) -> Result<()> {
     let dir = lab.host_dir(index);
     if dir.exists()
         || net::netns_path(lab, index).exists()
@@ -232,6 +302,12 @@ fn start(lab: &Lab, index: u32, all: &BTreeSet<u32>) -> Result<()> {
     }
     mount_overlay(&lab.base_dir(), &upper, &work, &root)?;
     populate(lab, index, &root, all)?;
+    if init == Init::Light {
+        write_file(&root.join(LIGHT_INIT), LIGHT_INIT_SCRIPT, 0o755)?;
+        fs::write(dir.join("runlevel.utmp"), runlevel_record())
+            .context("could not write the host's runlevel record")?;
+    }
+    write_file(&init_file(lab, index), &format!("{}\n", init.name()), 0o644)?;
     net::create_host_link(lab, index)?;
     for cgroup in cgroup_dirs(lab, index) {
         fs::create_dir_all(&cgroup)
@@ -239,7 +315,32 @@ fn start(lab: &Lab, index: u32, all: &BTreeSet<u32>) -> Result<()> {
     }
     // nspawn cannot remove it where /run is not a tmpfs; the supervisor does between boots.
     let _ = fs::remove_dir_all(propagate_dir(lab, index));
-    spawn_supervisor(lab, index)
+    spawn_supervisor(lab, index, init)
+}
+
+/// The utmp record of runlevel 2 (previous runlevel `N`), as sysvinit writes it at boot.
+fn runlevel_record() -> Vec<u8> {
+    // SAFETY: utmpx is plain old data; all zero bytes is a valid, empty record.
+    let mut record: libc::utmpx = unsafe { std::mem::zeroed() };
+    record.ut_type = libc::RUN_LVL;
+    record.ut_pid = i32::from(b'2') + 256 * i32::from(b'N');
+    for (field, text) in [
+        (&mut record.ut_line[..], "~"),
+        (&mut record.ut_id[..], "~~"),
+        (&mut record.ut_user[..], "runlevel"),
+    ] {
+        for (slot, byte) in field.iter_mut().zip(text.bytes()) {
+            *slot = byte as libc::c_char;
+        }
+    }
+    // SAFETY: the record is initialised and lives for the whole borrow.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(
+            std::ptr::addr_of!(record).cast::<u8>(),
+            std::mem::size_of::<libc::utmpx>(),
+        )
+    };
+    bytes.to_vec()
 }
 
 fn mount_overlay(lower: &Path, upper: &Path, work: &Path, target: &Path) -> Result<()> {
@@ -359,7 +460,7 @@ fn random_hex(bytes: usize) -> Result<String> {
 
 /// Starts the detached supervisor: it joins the host's cgroups, then boots nspawn again and
 /// again for as long as the guest reboots, recording each nspawn's PID.
-fn spawn_supervisor(lab: &Lab, index: u32) -> Result<()> {
+fn spawn_supervisor(lab: &Lab, index: u32, init: Init) -> Result<()> {
     const SCRIPT: &str = r#"
 for cg in "$LAB_CGROUP_V1" "$LAB_CGROUP_V2"; do echo $$ > "$cg/cgroup.procs" || exit 1; done
 while :; do
@@ -372,7 +473,6 @@ while :; do
   rm -rf "$LAB_PROPAGATE"
 done
 "#;
-    let name = host_name(index);
     let machine = lab.machine_name(index);
     let dir = lab.host_dir(index);
     let cgroups = cgroup_dirs(lab, index);
@@ -381,26 +481,7 @@ done
     supervisor
         .args(["-c", SCRIPT])
         .arg(format!("deploy-lab-supervisor-{machine}"))
-        .arg(process::tool("systemd-nspawn")?)
-        .args([
-            "--quiet",
-            "--boot",
-            "--keep-unit",
-            "--register=no",
-            &format!("--machine={machine}"),
-            // Inside, the host is plain hN whatever instance it belongs to.
-            &format!("--hostname={name}"),
-            &directory_arg(lab, index),
-            &format!(
-                "--network-namespace-path={}",
-                net::netns_path(lab, index).display()
-            ),
-            "--console=passive",
-            "--link-journal=no",
-            "--resolv-conf=off",
-            "--timezone=off",
-            &format!("--bind-ro={}:{}", lab.repo_dir().display(), repo::MOUNT_POINT),
-        ])
+        .args(guest_command(lab, index, init)?)
         .env("LAB_CGROUP_V1", &cgroups[0])
         .env("LAB_CGROUP_V2", &cgroups[1])
         .env("LAB_NSPAWN_PID", nspawn_pid_file(lab, index))
@@ -408,14 +489,7 @@ done
         .stdin(Stdio::null())
         .stdout(console.try_clone().context("could not share the console log")?)
         .stderr(console);
-    // SAFETY: setsid is async-signal-safe; it detaches the host from our session so it
-    // outlives this command and no terminal signal reaches it.
-    unsafe {
-        supervisor.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    process::daemonize(&mut supervisor);
     let child = supervisor
         .spawn()
         .context("could not start systemd-nspawn's supervisor")?;
@@ -424,6 +498,70 @@ done
         &format!("{}\n", child.id()),
         0o644,
     )
+}
+
+/// The command that runs host N's guest: nspawn booting systemd, or a light host's namespaces
+/// around its PID 1 script. Either one carries [`nspawn_markers`].
+fn guest_command(lab: &Lab, index: u32, init: Init) -> Result<Vec<std::ffi::OsString>> {
+    let name = host_name(index);
+    let machine = lab.machine_name(index);
+    let mut argv: Vec<std::ffi::OsString> = Vec::new();
+    match init {
+        Init::Systemd => {
+            argv.push(process::tool("systemd-nspawn")?.into());
+            argv.extend(
+                [
+                    "--quiet".to_string(),
+                    "--boot".into(),
+                    "--keep-unit".into(),
+                    "--register=no".into(),
+                    format!("--machine={machine}"),
+                    // Inside, the host is plain hN whatever instance it belongs to.
+                    format!("--hostname={name}"),
+                    directory_arg(lab, index),
+                    format!(
+                        "--network-namespace-path={}",
+                        net::netns_path(lab, index).display()
+                    ),
+                    "--console=passive".into(),
+                    "--link-journal=no".into(),
+                    "--resolv-conf=off".into(),
+                    "--timezone=off".into(),
+                    format!("--bind-ro={}:{}", lab.repo_dir().display(), repo::MOUNT_POINT),
+                ]
+                .map(Into::into),
+            );
+        }
+        Init::Light => {
+            argv.push(process::tool("ip")?.into());
+            argv.extend(["netns".into(), "exec".into(), net::netns(lab, index).into()]);
+            argv.push(process::tool("unshare")?.into());
+            argv.extend(
+                [
+                    "--mount",
+                    "--uts",
+                    "--ipc",
+                    "--pid",
+                    "--fork",
+                    "--kill-child",
+                    "/bin/sh",
+                    "-c",
+                    LIGHT_BOOT,
+                ]
+                .map(Into::into),
+            );
+            argv.extend(
+                [
+                    format!("--machine={machine}"),
+                    directory_arg(lab, index),
+                    name,
+                    lab.repo_dir().display().to_string(),
+                ]
+                .map(Into::into),
+            );
+        }
+    }
+    Ok(argv)
 }
 
 /// Waits, for all hosts at once, until each answers `ssh true`.
@@ -530,13 +668,14 @@ pub fn status(lab: &Lab) -> Result<()> {
             lab.dir().display()
         );
     } else {
-        println!("HOST  ADDRESS       STATE");
+        println!("HOST  ADDRESS       STATE INIT");
         for index in hosts {
             let state = if is_running(lab, index) { "up" } else { "down" };
             println!(
-                "{:<5} {:<13} {state}",
+                "{:<5} {:<13} {state:<5} {}",
                 host_name(index),
-                lab.host_address(index).to_string()
+                lab.host_address(index).to_string(),
+                init_of(lab, index).name()
             );
         }
     }

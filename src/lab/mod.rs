@@ -42,6 +42,25 @@ pub const MAX_HOSTS: u32 = 200;
 /// The sudo password of the `deploypw` user on every lab host (also in `deploypw.password`).
 pub const DEPLOYPW_PASSWORD: &str = "lab-sudo-password";
 
+/// What a lab host runs as PID 1.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// systemd, booted by systemd-nspawn: what the project's roles target.
+    Systemd,
+    /// A shell script that starts /etc/rc2.d's services and reaps orphans, in plain
+    /// namespaces: a SysV init host, and cheap enough for a hundred hosts on one machine.
+    Light,
+}
+
+impl Init {
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Systemd => "systemd",
+            Init::Light => "light",
+        }
+    }
+}
+
 /// Which lab a subcommand works on.
 #[derive(clap::Args, Debug, Clone)]
 pub struct LabDir {
@@ -78,11 +97,18 @@ pub enum LabCommand {
         dir: LabDir,
     },
     /// Start hosts h1..hN (running ones are kept) and wait until each answers `ssh true`.
-    #[command(after_help = "Examples:\n  deploy lab up 3\n  deploy lab up 5      # adds h4 and h5")]
+    #[command(
+        after_help = "Examples:\n  deploy lab up 3\n  deploy lab up 5      # adds h4 and h5\n  deploy lab up 50 --init light"
+    )]
     Up {
         /// How many hosts, 1 to 200.
         #[arg(allow_negative_numbers = true)]
         count: i64,
+        /// What new hosts run as PID 1: real systemd, or a small SysV-style init (services
+        /// from /etc/rc2.d, `service` but no `systemctl`, a fifth of the memory). Hosts
+        /// already running keep theirs.
+        #[arg(long, value_enum, default_value_t = Init::Systemd)]
+        init: Init,
         #[command(flatten)]
         dir: LabDir,
     },
@@ -153,7 +179,7 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
             eprintln!("{verb} base image in {:.1}s", started.elapsed().as_secs_f64());
             println!("{}", lab.base_dir().display());
         }
-        LabCommand::Up { count, dir } => {
+        LabCommand::Up { count, init, dir } => {
             let count = validate_count(count)?;
             let lab = dir.lab()?;
             require_root("deploy lab up")?;
@@ -174,7 +200,7 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
             let _lock = lab.lock()?;
             net::check_dir_instance(&lab)?;
             net::check_subnet_free(&lab)?;
-            host::up(&lab, count)?;
+            host::up(&lab, count, init)?;
         }
         LabCommand::Down { dir } => {
             let lab = dir.lab()?;

@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::Read;
 use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -145,6 +146,23 @@ pub fn signal(pid: i32, signal: i32) {
     // SAFETY: kill has no memory-safety preconditions; callers checked the PID is the lab's.
     unsafe {
         libc::kill(pid, signal);
+    }
+}
+
+/// Makes `command` a daemon of the lab: its own session, so it outlives the `deploy lab`
+/// command and no terminal signal reaches it, and none of the caller's file descriptors beyond
+/// stdin, stdout and stderr. A descriptor inherited from the caller (a `flock` held around
+/// `deploy lab up`, a test harness's pipe) would otherwise stay open until `deploy lab down`.
+pub fn daemonize(command: &mut Command) {
+    // SAFETY: setsid and close_range are async-signal-safe system calls with no memory effects.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            // CLOSE_RANGE_CLOEXEC rather than closing now: std's own pipe, which reports a
+            // failed exec, must stay open until the exec.
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+            Ok(())
+        });
     }
 }
 

@@ -9,7 +9,6 @@
 
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -93,14 +92,7 @@ pub fn ensure(lab: &Lab) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(output.try_clone().context("could not share the proxy's log")?)
         .stderr(output);
-    // SAFETY: setsid is async-signal-safe; it detaches the proxy from our session so it
-    // outlives this command and no terminal signal reaches it.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
+    process::daemonize(&mut command);
     let child = command.spawn().context("could not start apt-cacher-ng")?;
     fs::write(pid_file(lab), format!("{}\n", child.id())).context("could not record the proxy's PID")?;
     let address = SocketAddr::from((lab.gateway(), port(lab)));

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::host::{
-    cgroup_dirs, cgroup_parents, nspawn_markers, nspawn_pid_file, propagate_dir, supervisor_markers,
+    cgroup_dirs, cgroup_parents, init_of, nspawn_markers, nspawn_pid_file, propagate_dir, supervisor_markers,
     supervisor_pid_file,
 };
 use super::process::{self, recorded_ours};
-use super::{host_name, net, parse_host, proxy, Lab};
+use super::{host_name, net, parse_host, proxy, Init, Lab};
 
 /// How long guests get to power off cleanly before what is left is killed.
 const GRACE: Duration = Duration::from_secs(10);
@@ -70,7 +70,8 @@ pub fn stop_hosts(lab: &Lab, hosts: &[u32]) -> Vec<String> {
             process::signal(pid, libc::SIGTERM);
         }
     }
-    // SIGTERM makes nspawn ask the guest's systemd for a clean poweroff.
+    // SIGTERM makes nspawn ask the guest's systemd for a clean poweroff. A light host has
+    // nothing to power off cleanly: killing its namespace's parent ends every process in it.
     let mut nspawns = Vec::new();
     for &index in hosts {
         let markers = nspawn_markers(lab, index);
@@ -78,7 +79,11 @@ pub fn stop_hosts(lab: &Lab, hosts: &[u32]) -> Vec<String> {
             &nspawn_pid_file(lab, index),
             &markers.each_ref().map(String::as_str),
         ) {
-            process::signal(pid, libc::SIGTERM);
+            let signal = match init_of(lab, index) {
+                Init::Systemd => libc::SIGTERM,
+                Init::Light => libc::SIGKILL,
+            };
+            process::signal(pid, signal);
             nspawns.push(pid);
         }
     }
