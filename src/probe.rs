@@ -60,7 +60,9 @@ impl ProbeScript {
         // `:` keeps an empty snippet from being `( )`, a syntax error that would end the shell.
         self.script.raw("( :");
         self.script.append(snippet);
-        self.script.raw(") </dev/null");
+        // Without the lock's descriptor (9): a daemon started by a step (an init script, a
+        // package's postinst) would otherwise inherit it and hold the host's lock for ever.
+        self.script.raw(") </dev/null 9<&-");
         self.script.raw("deploy_last=$?");
         self.script.line(
             "printf '\\n%s end %s %s\\n' {} {} \"$deploy_last\"",

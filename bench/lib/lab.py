@@ -47,17 +47,28 @@ class Lab:
         self.deploy = deploy
 
     def running(self):
+        """Names of the hosts up, with what they run as PID 1."""
         out = subprocess.run([self.deploy, "lab", "status"], capture_output=True, text=True).stdout
-        return {line.split()[0] for line in out.splitlines()[1:]
-                if len(line.split()) >= 3 and line.split()[2] == "up"}
+        found = {}
+        for line in out.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 4 and fields[2] == "up":
+                found[fields[0]] = fields[3]
+        return found
 
-    def up(self, count):
-        """Hosts 1..count are running and carry the counting shell."""
-        wanted = {name(i) for i in range(1, count + 1)}
-        if not wanted <= self.running():
+    def down(self):
+        subprocess.run([self.deploy, "lab", "down"], check=True, stdout=subprocess.DEVNULL)
+
+    def up(self, count, init="systemd"):
+        """Hosts 1..count are running `init` as PID 1 and carry the counting shell."""
+        running = self.running()
+        if any(running.get(name(i)) not in (None, init) for i in range(1, count + 1)):
+            self.down()
+            running = {}
+        if any(name(i) not in running for i in range(1, count + 1)):
             started = time.monotonic()
-            subprocess.run([self.deploy, "lab", "up", str(OFFSET + count)], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run([self.deploy, "lab", "up", str(OFFSET + count), "--init", init],
+                           check=True, stdout=subprocess.DEVNULL)
             print(f"  lab up {OFFSET + count} in {time.monotonic() - started:.1f}s", flush=True)
         for i in range(1, count + 1):
             self.install_counter(i)
