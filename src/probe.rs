@@ -87,7 +87,7 @@ impl ProbeScript {
 
     /// Splits the probe's stdout into sections; every section added must be there, whole.
     pub fn parse(&self, stdout: &[u8]) -> Result<BTreeMap<String, Section>> {
-        let sections = parse_sections(&self.token, &self.ids, stdout)?;
+        let sections = parse_sections(&self.token, &self.ids, stdout, false)?;
         for id in &self.ids {
             if !sections.contains_key(id) {
                 bail!("probe output was cut short: section `{id}` is missing");
@@ -99,7 +99,16 @@ impl ProbeScript {
     /// Like [`parse`](Self::parse), for a script that may stop early on purpose: the sections
     /// present must be whole and a prefix of those added, in order.
     pub fn parse_partial(&self, stdout: &[u8]) -> Result<BTreeMap<String, Section>> {
-        let sections = parse_sections(&self.token, &self.ids, stdout)?;
+        self.prefix(parse_sections(&self.token, &self.ids, stdout, false)?)
+    }
+
+    /// Like [`parse_partial`](Self::parse_partial), for output cut off by a lost connection:
+    /// a last section that never ended is left out.
+    pub fn parse_cut_short(&self, stdout: &[u8]) -> Result<BTreeMap<String, Section>> {
+        self.prefix(parse_sections(&self.token, &self.ids, stdout, true)?)
+    }
+
+    fn prefix(&self, sections: BTreeMap<String, Section>) -> Result<BTreeMap<String, Section>> {
         let present = self
             .ids
             .iter()
@@ -112,7 +121,18 @@ impl ProbeScript {
     }
 }
 
-fn parse_sections(token: &str, ids: &[String], stdout: &[u8]) -> Result<BTreeMap<String, Section>> {
+fn parse_sections(
+    token: &str,
+    ids: &[String],
+    stdout: &[u8],
+    cut_short: bool,
+) -> Result<BTreeMap<String, Section>> {
+    // Output cut off mid-line ends with a line that never finished: it says nothing.
+    let stdout = match stdout.iter().rposition(|&b| b == b'\n') {
+        Some(last) if cut_short => &stdout[..=last],
+        None if cut_short => &[],
+        _ => stdout,
+    };
     let marker = format!("@@{token} ");
     let mut sections = BTreeMap::new();
     let mut current: Option<(String, Vec<u8>)> = None;
@@ -163,8 +183,9 @@ fn parse_sections(token: &str, ids: &[String], stdout: &[u8]) -> Result<BTreeMap
             }
         }
     }
-    if let Some((id, _)) = current {
-        bail!("probe output was cut short inside section `{id}`");
+    match current {
+        Some((id, _)) if !cut_short => bail!("probe output was cut short inside section `{id}`"),
+        _ => {}
     }
     Ok(sections)
 }
@@ -226,5 +247,27 @@ mod tests {
         let mut doubled = full.clone();
         doubled.extend_from_slice(&full);
         assert!(probe.parse(&doubled).is_err());
+    }
+
+    #[test]
+    fn output_cut_by_a_lost_connection_keeps_the_sections_that_ended() {
+        let mut probe = ProbeScript::new("t0k");
+        let mut a = Script::new();
+        a.raw("echo hello");
+        probe.section("a", &a).section("b", &a);
+        let full = run(&probe);
+        let second = full
+            .windows(b"@@t0k begin b".len())
+            .position(|w| w == b"@@t0k begin b")
+            .unwrap();
+        // Inside b: b is left out, a is whole; a cut inside a leaves nothing.
+        let sections = probe.parse_cut_short(&full[..second + 20]).unwrap();
+        assert_eq!(sections.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(sections["a"].output, b"hello\n");
+        assert!(probe.parse_partial(&full[..second + 20]).is_err());
+        assert!(probe.parse_cut_short(&full[..10]).unwrap().is_empty());
+        assert_eq!(probe.parse_cut_short(&full).unwrap().len(), 2);
+        // Cut short is no licence for garbage.
+        assert!(probe.parse_cut_short(b"junk\n").is_err());
     }
 }

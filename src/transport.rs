@@ -277,6 +277,12 @@ impl RemoteShell {
         }
     }
 
+    /// What the shell printed that no read has returned yet: after a failed read, what
+    /// arrived before the shell or its connection ended.
+    pub fn take_unread(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.stdout_buffer)
+    }
+
     /// Why the shell ended: the end of what it printed on stderr.
     async fn death_notice(&mut self) -> String {
         let stderr = match self.stderr.take() {

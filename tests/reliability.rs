@@ -276,3 +276,143 @@ fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
         common::stdout(&after)
     );
 }
+
+#[test]
+fn a_host_killed_mid_run_fails_alone_and_the_retry_file_finishes_it() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = common::fresh_lab(3);
+    let dir = common::project(
+        "- hosts: lab\n  tasks:\n    - copy: { dest: /tmp/killed-before, content: \"before\\n\" }\n    \
+         - command: sleep 4\n      args: { creates: /tmp/killed-slept }\n    \
+         - file: { path: /tmp/killed-slept, state: touch }\n    \
+         - copy: { dest: /tmp/killed-after, content: \"after\\n\" }\n",
+    );
+    let started = Instant::now();
+    let run = deploy_in(
+        dir.path(),
+        &inventory,
+        &["apply", "site.yml", "--format", "json"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Every host is in the middle of `sleep 4` when h2 loses its power.
+    std::thread::sleep(Duration::from_millis(2000));
+    let stop = common::run_deploy(["lab", "stop", "h2"]);
+    assert!(stop.status.success(), "{}", common::stderr(&stop));
+    let out = run.wait_with_output().unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts = json["hosts"].as_array().unwrap();
+    for name in ["h1", "h3"] {
+        let host = hosts.iter().find(|h| h["plan"]["host"] == name).unwrap();
+        let statuses: Vec<&str> = host["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(statuses, ["changed"; 4], "{name}: {host:#}");
+        let after = common::lab_ssh(name, "cat /tmp/killed-after");
+        assert_eq!(common::stdout(&after), "after\n");
+    }
+    let h2 = hosts.iter().find(|h| h["plan"]["host"] == "h2").unwrap();
+    let text = h2.to_string();
+    assert!(
+        h2["unreachable"] == true || text.contains("\"failed\""),
+        "h2 is reported as lost: {h2:#}"
+    );
+    assert!(
+        !h2["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["step"]["task"].as_str().unwrap_or("").contains("killed-after")
+                && r["status"] == "changed"),
+        "h2 never got past the sleep: {h2:#}"
+    );
+    // The connection's end is noticed at once, not after the keepalive gives up.
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    let retry = std::fs::read_to_string(dir.path().join("site.retry")).unwrap();
+    assert_eq!(retry, "h2\n");
+
+    // h2 comes back as a fresh host; the retry file reruns only it.
+    let _ = common::lab_up(3);
+    let rerun = deploy_in(
+        dir.path(),
+        &inventory,
+        &["apply", "site.yml", "--limit", "@site.retry", "--format", "json"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(rerun.status.code(), Some(0), "{}", common::stderr(&rerun));
+    let json: serde_json::Value = serde_json::from_slice(&rerun.stdout).unwrap();
+    let names: Vec<&str> = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["plan"]["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["h2"]);
+    let after = common::lab_ssh("h2", "cat /tmp/killed-after");
+    assert_eq!(common::stdout(&after), "after\n");
+}
+
+#[test]
+fn backups_keep_every_previous_version() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = common::lab_up(1);
+    let setup = common::lab_ssh(
+        "h1",
+        "rm -rf /srv/backup && mkdir -p /srv/backup && printf 'v0\\n' > /srv/backup/app.conf && chmod 0640 /srv/backup/app.conf",
+    );
+    assert!(setup.status.success(), "{}", common::stderr(&setup));
+    // Three changes to one file within the same second: each keeps the version before it.
+    let dir = common::project(
+        "- hosts: h1\n  tasks:\n    \
+         - copy: { dest: /srv/backup/app.conf, content: \"v1\\n\", mode: \"0644\", backup: yes }\n    \
+         - copy: { dest: /srv/backup/app.conf, content: \"v2\\n\", backup: yes }\n    \
+         - lineinfile: { path: /srv/backup/app.conf, line: v3, backup: yes }\n",
+    );
+    // Then a rerun of the last task alone, converged: no change, no backup.
+    let converged = dir.path().join("again.yml");
+    std::fs::write(
+        &converged,
+        "- hosts: h1\n  tasks:\n    - lineinfile: { path: /srv/backup/app.conf, line: v3, backup: yes }\n",
+    )
+    .unwrap();
+    for (round, playbook) in ["site.yml", "again.yml"].into_iter().enumerate() {
+        let out = deploy_in(dir.path(), &inventory, &["apply", playbook])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let listing = common::lab_ssh(
+            "h1",
+            "cd /srv/backup && for f in app.conf*; do printf '%s %s ' \"$(stat -c %a \"$f\")\" \"$(tr '\\n' ' ' < \"$f\")\"; echo; done | sort",
+        );
+        let listing = common::stdout(&listing);
+        // The live file, and one backup per change, in order: v0 with its mode, v1, v2.
+        assert_eq!(
+            listing,
+            "640 v0  \n644 v1  \n644 v2  \n644 v2 v3  \n",
+            "round {round}"
+        );
+        let names = common::stdout(&common::lab_ssh("h1", "ls /srv/backup"));
+        assert_eq!(names.lines().count(), 4, "{names}");
+        assert!(
+            names
+                .lines()
+                .filter(|n| *n != "app.conf")
+                .all(|n| n.starts_with("app.conf.") && n.ends_with('~') && n.contains('@')),
+            "{names}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use crate::probe::ProbeScript;
+use crate::probe::{ProbeScript, Section};
 use crate::shell::Script;
 
 /// Shell functions every apply script starts with.
@@ -93,7 +93,16 @@ impl FinishedStage {
 
     /// The outcome of each step that ran, by id; steps after a fatal failure are absent.
     pub fn parse(&self, stdout: &[u8]) -> Result<BTreeMap<String, StepOutcome>> {
-        let sections = self.0.frames.parse_partial(stdout)?;
+        self.outcomes(self.0.frames.parse_partial(stdout)?)
+    }
+
+    /// The outcomes of the steps that finished before the connection was lost: what the host
+    /// printed up to then, its last step possibly cut off.
+    pub fn parse_cut_short(&self, stdout: &[u8]) -> Result<BTreeMap<String, StepOutcome>> {
+        self.outcomes(self.0.frames.parse_cut_short(stdout)?)
+    }
+
+    fn outcomes(&self, sections: BTreeMap<String, Section>) -> Result<BTreeMap<String, StepOutcome>> {
         let mut outcomes = BTreeMap::new();
         for id in &self.0.steps {
             let (Some(run), Some(out), Some(err)) = (

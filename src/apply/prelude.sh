@@ -53,5 +53,21 @@ deploy_clean_temps() {
   return 0
 }
 
+# deploy_backup FILE
+# Keeps a copy of FILE (a regular file; nothing to do otherwise) as
+# FILE.PID.YYYY-MM-DD@HH:MM:SS~, Ansible's name for it, never over an earlier backup. The
+# copy is made under a temporary name and renamed, so a backup is whole or absent.
+deploy_backup() {
+  [ -f "$1" ] && [ ! -L "$1" ] || return 0
+  _db_stamp=$(date +%Y-%m-%d@%H:%M:%S); _db_name="$1.$$.$_db_stamp~"; _db_n=0
+  while [ -e "$_db_name" ]; do _db_n=$((_db_n + 1)); _db_name="$1.$$.$_db_stamp.$_db_n~"; done
+  _db_tmp=$(mktemp "$(dirname -- "$1")/.deploy-tmp.$$.XXXXXXXX") || return 1
+  if cp -p -- "$1" "$_db_tmp" && mv -f -- "$_db_tmp" "$_db_name"; then
+    printf 'backup_file: %s\n' "$_db_name"
+  else
+    rm -f -- "$_db_tmp"; return 1
+  fi
+}
+
 # deploy_changed: a step calls this when it changed something on the host.
 deploy_changed() { echo changed >&3; }

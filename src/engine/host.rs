@@ -1027,7 +1027,7 @@ impl HostRunner {
         let mut stage = StageScript::new(&self.token);
         stage.step(&meta.id, &meta.script, false);
         let stage = stage.finish();
-        let outcomes = self.stage_round(stage).await?;
+        let outcomes = self.stage_round(stage).await.map_err(|(_, err)| err)?;
         let outcome = outcomes.get(&meta.id).cloned().context("the query did not run")?;
         let mut result = command_result(&outcome);
         let failed = self.judge(run, &meta, &mut result, &outcome)?;
@@ -1045,12 +1045,19 @@ impl HostRunner {
         Ok(result)
     }
 
+    /// Runs a stage. When the shell or its connection ends before the stage does, the error
+    /// comes with the outcomes of the steps that finished: they did happen on the host.
     async fn stage_round(
         &mut self,
         stage: crate::apply::FinishedStage,
-    ) -> Result<BTreeMap<String, StepOutcome>> {
-        let out = self.exchange(stage.script()).await?;
-        stage.parse(&out)
+    ) -> std::result::Result<BTreeMap<String, StepOutcome>, (BTreeMap<String, StepOutcome>, anyhow::Error)> {
+        match self.exchange(stage.script()).await {
+            Ok(out) => stage.parse(&out).map_err(|err| (BTreeMap::new(), err)),
+            Err(err) => {
+                let unread = self.shell().take_unread();
+                Err((stage.parse_cut_short(&unread).unwrap_or_default(), err))
+            }
+        }
     }
 
     /// Probes the queued steps in one round, and turns each into a planned step.
@@ -1277,10 +1284,13 @@ impl HostRunner {
                 any = true;
             }
         }
-        let outcomes = if any {
-            self.stage_round(stage.finish()).await?
+        let (outcomes, lost) = if any {
+            match self.stage_round(stage.finish()).await {
+                Ok(outcomes) => (outcomes, None),
+                Err((finished, err)) => (finished, Some(err)),
+            }
         } else {
-            BTreeMap::new()
+            (BTreeMap::new(), None)
         };
         let mut failure = None;
         for step in pending.drain(..) {
@@ -1293,6 +1303,18 @@ impl HostRunner {
                 continue;
             }
             let Some(outcome) = outcomes.get(&step.id) else {
+                if lost.is_some() && !step.script.is_empty() {
+                    // Sent, but the host never said how it ended.
+                    let message = "the connection was lost while this step ran: it may or may not have taken effect";
+                    self.report_step(run, &step.display, &Status::Failed);
+                    self.report.results.push(StepResult {
+                        step: step.display,
+                        status: Status::Failed,
+                        message: Some(message.to_string()),
+                    });
+                    failure = Some(String::new());
+                    continue;
+                }
                 // Converged: nothing was sent for it.
                 if let Some(register) = &step.register {
                     self.registered.insert(
@@ -1345,6 +1367,9 @@ impl HostRunner {
                 status,
                 message,
             });
+        }
+        if let Some(err) = lost {
+            return Err(err);
         }
         match failure {
             Some(message) => Err(anyhow!(message)),

@@ -117,6 +117,16 @@ pub enum LabCommand {
         #[command(flatten)]
         dir: LabDir,
     },
+    /// Stop some hosts at once, as a power cut would: no clean shutdown, their disks are
+    /// discarded, the rest of the lab keeps running. `deploy lab up N` starts them afresh.
+    #[command(after_help = "Examples:\n  deploy lab stop h2\n  deploy lab stop h2 h3")]
+    Stop {
+        /// The hosts: h1, h2, ...
+        #[arg(required = true)]
+        hosts: Vec<String>,
+        #[command(flatten)]
+        dir: LabDir,
+    },
     /// Show the hosts, their addresses and whether they are up.
     Status {
         #[command(flatten)]
@@ -211,6 +221,19 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
             if !leftovers.is_empty() {
                 bail!("the lab could not remove: {}", leftovers.join("; "));
             }
+        }
+        LabCommand::Stop { hosts, dir } => {
+            let lab = dir.lab()?;
+            require_root("deploy lab stop")?;
+            let indices = hosts.iter().map(|name| parse_host(name)).collect::<Result<Vec<_>>>()?;
+            let _lock = lab.lock()?;
+            net::check_dir_instance(&lab)?;
+            let leftovers = teardown::kill_hosts(&lab, &indices);
+            if !leftovers.is_empty() {
+                bail!("the lab could not remove: {}", leftovers.join("; "));
+            }
+            let names: Vec<String> = indices.iter().map(|&index| host_name(index)).collect();
+            eprintln!("lab stop: stopped {}", names.join(", "));
         }
         LabCommand::Status { dir } => host::status(&dir.lab()?)?,
         LabCommand::Ssh {

@@ -97,6 +97,26 @@ pub fn stop_hosts(lab: &Lab, hosts: &[u32]) -> Vec<String> {
     left
 }
 
+/// Kills the given hosts outright, the way a power cut would, and removes all they had;
+/// returns what could not be removed.
+pub fn kill_hosts(lab: &Lab, hosts: &[u32]) -> Vec<String> {
+    for &index in hosts {
+        let markers = supervisor_markers(lab, index);
+        if let Some(pid) = recorded_ours(
+            &supervisor_pid_file(lab, index),
+            &markers.each_ref().map(String::as_str),
+        ) {
+            process::signal(pid, libc::SIGKILL);
+        }
+    }
+    // What is left in each host's cgroup (nspawn, the guest's init and services) gets
+    // SIGKILL from remove_host.
+    hosts
+        .iter()
+        .flat_map(|&index| remove_host(lab, index))
+        .collect()
+}
+
 fn remove_host(lab: &Lab, index: u32) -> Vec<String> {
     let name = host_name(index);
     let mut left = Vec::new();

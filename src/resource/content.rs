@@ -148,7 +148,7 @@ impl Resource for FileContent {
             // The guard: the host may already hold the content (another run, a manual fix).
             script.raw(r#"if [ -L "$p" ] || [ ! -f "$p" ] || [ "$(sha256sum < "$p" | cut -c1-64)" != "$want" ]; then"#);
             if self.backup {
-                script.raw(r#"  if [ -f "$p" ] && [ ! -L "$p" ]; then cp -p -- "$p" "$p.$(date +%Y-%m-%d@%H:%M:%S)~" || exit 1; fi"#);
+                script.raw(r#"  deploy_backup "$p" || exit 1"#);
             }
             script.line(r#"  deploy_clean_temps "$(dirname -- {})""#, &[&self.dest]);
             let mut words: Vec<&str> = vec!["deploy_write", &self.dest, &mode, &owner, &group];

@@ -395,7 +395,7 @@ if ! err=$(deploy_get "$url" "$t" 2>&1); then rm -f -- "$t"; printf 'Request fai
         }
         script.raw(r#"if [ -f "$p" ] && [ ! -L "$p" ] && cmp -s -- "$t" "$p"; then rm -f -- "$t"; else"#);
         if self.backup {
-            script.raw(r#"  if [ -f "$p" ] && [ ! -L "$p" ]; then cp -p -- "$p" "$p.$(date +%Y-%m-%d@%H:%M:%S)~" || { rm -f -- "$t"; exit 1; }; fi"#);
+            script.raw(r#"  deploy_backup "$p" || { rm -f -- "$t"; exit 1; }"#);
         }
         // Attributes before the move, as `deploy_write` does: an existing file's, or the
         // default a new file would get, then the ones asked for.
