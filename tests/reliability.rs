@@ -291,15 +291,11 @@ fn a_host_killed_mid_run_fails_alone_and_the_retry_file_finishes_it() {
          - copy: { dest: /tmp/killed-after, content: \"after\\n\" }\n",
     );
     let started = Instant::now();
-    let run = deploy_in(
-        dir.path(),
-        &inventory,
-        &["apply", "site.yml", "--format", "json"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let run = deploy_in(dir.path(), &inventory, &["apply", "site.yml", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     // Every host is in the middle of `sleep 4` when h2 loses its power.
     std::thread::sleep(Duration::from_millis(2000));
     let stop = common::run_deploy(["lab", "stop", "h2"]);
@@ -328,12 +324,11 @@ fn a_host_killed_mid_run_fails_alone_and_the_retry_file_finishes_it() {
         "h2 is reported as lost: {h2:#}"
     );
     assert!(
-        !h2["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["step"]["task"].as_str().unwrap_or("").contains("killed-after")
-                && r["status"] == "changed"),
+        !h2["results"].as_array().unwrap().iter().any(|r| r["step"]["task"]
+            .as_str()
+            .unwrap_or("")
+            .contains("killed-after")
+            && r["status"] == "changed"),
         "h2 never got past the sleep: {h2:#}"
     );
     // The connection's end is noticed at once, not after the keepalive gives up.
@@ -401,8 +396,7 @@ fn backups_keep_every_previous_version() {
         let listing = common::stdout(&listing);
         // The live file, and one backup per change, in order: v0 with its mode, v1, v2.
         assert_eq!(
-            listing,
-            "640 v0  \n644 v1  \n644 v2  \n644 v2 v3  \n",
+            listing, "640 v0  \n644 v1  \n644 v2  \n644 v2 v3  \n",
             "round {round}"
         );
         let names = common::stdout(&common::lab_ssh("h1", "ls /srv/backup"));
@@ -415,4 +409,60 @@ fn backups_keep_every_previous_version() {
             "{names}"
         );
     }
+}
+
+#[test]
+fn rolling_batches_on_lab_hosts_stop_at_the_failure_threshold() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = common::lab_up(4);
+    for host in ["h1", "h2", "h3", "h4"] {
+        let _ = common::lab_ssh(host, "rm -rf /srv/rolling");
+    }
+    // Batches h1 | h2 h3 | h4; h3 breaks, and no failure is tolerated.
+    let dir = common::project(
+        "- hosts: lab\n  serial: [1, 2, \"100%\"]\n  max_fail_percentage: 0\n  tasks:\n    \
+         - file: { path: /srv/rolling, state: directory }\n    \
+         - shell: date +%s%N > /srv/rolling/started\n      args: { creates: /srv/rolling/started }\n    \
+         - command: \"{{ 'false' if inventory_hostname == 'h3' else 'true' }}\"\n      changed_when: false\n    \
+         - copy: { dest: /srv/rolling/release, content: \"2\\n\" }\n      notify: restart app\n  \
+         handlers:\n    - name: restart app\n      shell: date +%s%N > /srv/rolling/restarted\n",
+    );
+    let out = deploy_in(dir.path(), &inventory, &["apply", "site.yml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["aborted"]
+            .as_str()
+            .unwrap_or("")
+            .contains("max_fail_percentage"),
+        "{json:#}"
+    );
+    assert_eq!(json["untouched"], serde_json::json!(["h4"]));
+
+    let read = |host: &str, file: &str| {
+        common::stdout(&common::lab_ssh(
+            host,
+            &format!("cat /srv/rolling/{file} 2>/dev/null"),
+        ))
+    };
+    // h1 and h2 are done, handler included; h3 stopped at its failure; h4 never saw a change.
+    for host in ["h1", "h2"] {
+        assert_eq!(read(host, "release"), "2\n", "{host}");
+        assert!(!read(host, "restarted").is_empty(), "{host}'s handler ran");
+    }
+    assert_eq!(read("h3", "release"), "");
+    assert_eq!(read("h3", "restarted"), "");
+    let h4 = common::lab_ssh("h4", "test -e /srv/rolling && echo touched || echo untouched");
+    assert_eq!(common::stdout(&h4), "untouched\n");
+    // The second batch started only once the first had finished, handlers included.
+    let time = |host: &str, file: &str| -> u128 { read(host, file).trim().parse().unwrap() };
+    assert!(time("h1", "restarted") < time("h2", "started"));
+    assert!(time("h1", "restarted") < time("h3", "started"));
+    let retry = std::fs::read_to_string(dir.path().join("site.retry")).unwrap();
+    assert_eq!(retry, "h3\nh4\n");
 }

@@ -1050,7 +1050,8 @@ impl HostRunner {
     async fn stage_round(
         &mut self,
         stage: crate::apply::FinishedStage,
-    ) -> std::result::Result<BTreeMap<String, StepOutcome>, (BTreeMap<String, StepOutcome>, anyhow::Error)> {
+    ) -> std::result::Result<BTreeMap<String, StepOutcome>, (BTreeMap<String, StepOutcome>, anyhow::Error)>
+    {
         match self.exchange(stage.script()).await {
             Ok(out) => stage.parse(&out).map_err(|err| (BTreeMap::new(), err)),
             Err(err) => {
@@ -1305,7 +1306,8 @@ impl HostRunner {
             let Some(outcome) = outcomes.get(&step.id) else {
                 if lost.is_some() && !step.script.is_empty() {
                     // Sent, but the host never said how it ended.
-                    let message = "the connection was lost while this step ran: it may or may not have taken effect";
+                    let message =
+                        "the connection was lost while this step ran: it may or may not have taken effect";
                     self.report_step(run, &step.display, &Status::Failed);
                     self.report.results.push(StepResult {
                         step: step.display,

@@ -225,7 +225,10 @@ pub fn run(command: LabCommand) -> Result<ExitCode> {
         LabCommand::Stop { hosts, dir } => {
             let lab = dir.lab()?;
             require_root("deploy lab stop")?;
-            let indices = hosts.iter().map(|name| parse_host(name)).collect::<Result<Vec<_>>>()?;
+            let indices = hosts
+                .iter()
+                .map(|name| parse_host(name))
+                .collect::<Result<Vec<_>>>()?;
             let _lock = lab.lock()?;
             net::check_dir_instance(&lab)?;
             let leftovers = teardown::kill_hosts(&lab, &indices);

@@ -111,10 +111,7 @@ pub fn kill_hosts(lab: &Lab, hosts: &[u32]) -> Vec<String> {
     }
     // What is left in each host's cgroup (nspawn, the guest's init and services) gets
     // SIGKILL from remove_host.
-    hosts
-        .iter()
-        .flat_map(|&index| remove_host(lab, index))
-        .collect()
+    hosts.iter().flat_map(|&index| remove_host(lab, index)).collect()
 }
 
 fn remove_host(lab: &Lab, index: u32) -> Vec<String> {
