@@ -5,9 +5,9 @@
 //! the host. The number of execs is counted: a no-op run must cost exactly one exec per host
 //! after the connection, and tests assert that count.
 //!
-//! `become` goes through `sudo`. When a password is needed it is written to stdin only after
-//! sudo's own prompt (a random per-exec string) appears on stderr, so a password can never be
-//! read as a command by the shell when sudo turns out not to ask for one.
+//! `become` goes through `sudo` (or `su`). When a password may be needed it is written to stdin
+//! only after the prompt appears on stderr (sudo's is a random per-exec string), so a password
+//! can never be read as a command by the shell when the tool turns out not to ask for one.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -37,11 +37,44 @@ pub struct Target {
     /// `--ssh-accept-new`: accept and record unknown host keys (never changed ones).
     pub accept_new_host_keys: bool,
     pub connect_timeout: Duration,
+    /// `ansible_become_method`; a play's `become_method` wins over it.
+    pub become_method: Option<BecomeMethod>,
 }
+
+/// How a shell gets another user's rights (`become_method`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BecomeMethod {
+    /// `sudo`, with the connecting user's password if one is needed.
+    #[default]
+    Sudo,
+    /// `su`, with the target user's password unless the connecting user is root.
+    Su,
+}
+
+impl BecomeMethod {
+    pub fn parse(name: &str) -> Option<BecomeMethod> {
+        match name {
+            "sudo" => Some(BecomeMethod::Sudo),
+            "su" => Some(BecomeMethod::Su),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BecomeMethod::Sudo => "sudo",
+            BecomeMethod::Su => "su",
+        }
+    }
+}
+
+/// su's prompt under LC_ALL=C (PAM's pam_unix); su has no option to choose another.
+const SU_PROMPT: &str = "Password: ";
 
 /// Privilege escalation for one exec.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Become {
+    pub method: BecomeMethod,
     pub user: String,
     pub password: Option<Secret>,
 }
@@ -69,6 +102,7 @@ impl std::fmt::Debug for Secret {
 impl std::fmt::Debug for Become {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Become")
+            .field("method", &self.method)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<secret>"))
             .finish()
@@ -126,9 +160,14 @@ impl Connection {
     /// the resource probes that the facts made it possible to resolve.
     pub async fn open_shell(&self, become_: Option<&Become>) -> Result<RemoteShell> {
         self.execs.fetch_add(1, Ordering::SeqCst);
-        let prompt = become_
-            .filter(|b| b.password.is_some())
-            .map(|_| format!("[deploy-become-{}]", random_token()));
+        // su may ask whoever connects (root is not asked): always wait to see whether it does.
+        let prompt = become_.and_then(|b| match b.method {
+            BecomeMethod::Sudo => b
+                .password
+                .is_some()
+                .then(|| format!("[deploy-become-{}]", random_token())),
+            BecomeMethod::Su => Some(SU_PROMPT.to_string()),
+        });
         let command = remote_command(become_, prompt.as_deref());
         let name = self.target.name.clone();
         let (process, stdin, stdout, stderr) = match &self.session {
@@ -199,6 +238,13 @@ impl Connection {
 fn remote_command(become_: Option<&Become>, prompt: Option<&str>) -> String {
     match (become_, prompt) {
         (None, _) => "sh -s".to_string(),
+        // The C locale keeps PAM's prompt the one looked for; `-s /bin/sh` runs the script
+        // even for a user whose login shell is not sh.
+        (Some(b), _) if b.method == BecomeMethod::Su => format!(
+            "LC_ALL=C su -s /bin/sh -c {} -- {}",
+            quote(&format!("echo {READY}; exec sh -s")),
+            quote(&b.user)
+        ),
         (Some(b), None) => format!("sudo -n -H -u {} -- sh -s", quote(&b.user)),
         // `sh -c` announces on stdout that sudo let it through, so the caller knows the script
         // can follow; a prompt on stderr asks for the password instead.
@@ -337,10 +383,7 @@ impl RemoteShell {
         prompt: &str,
         become_: &Become,
     ) -> Result<Box<dyn AsyncRead + Send + Unpin>> {
-        let password = become_
-            .password
-            .as_ref()
-            .expect("a handshake only with a password");
+        let tool = become_.method.name();
         let ready_line = format!("{READY}\n");
         let mut err = Vec::new();
         let mut answered = false;
@@ -357,6 +400,13 @@ impl RemoteShell {
                 bail!("{}: incorrect become password", self.name);
             }
             if prompts == 1 && !answered {
+                let Some(password) = &become_.password else {
+                    bail!(
+                        "{}: {tool} asks for {}'s password; give it with --ask-become-pass or ansible_become_password",
+                        self.name,
+                        if become_.method == BecomeMethod::Su { become_.user.as_str() } else { "the login user" }
+                    );
+                };
                 stdin.write_all(password.expose().as_bytes()).await?;
                 stdin.write_all(b"\n").await?;
                 stdin.flush().await?;
@@ -365,12 +415,17 @@ impl RemoteShell {
             tokio::select! {
                 n = self.stdout.read(&mut out_buf) => {
                     let n = n?;
-                    if n == 0 { bail!("{}: {}", self.name, become_failure(&err, prompt)); }
+                    if n == 0 {
+                        // The tool's last words may still be on their way on stderr.
+                        let rest = tokio::time::timeout(Duration::from_secs(5), stderr.read_to_end(&mut err));
+                        let _ = rest.await;
+                        bail!("{}: {}", self.name, become_failure(tool, &err, prompt));
+                    }
                     self.stdout_buffer.extend_from_slice(&out_buf[..n]);
                 }
                 n = stderr.read(&mut err_buf) => {
                     let n = n?;
-                    if n == 0 { bail!("{}: {}", self.name, become_failure(&err, prompt)); }
+                    if n == 0 { bail!("{}: {}", self.name, become_failure(tool, &err, prompt)); }
                     err.extend_from_slice(&err_buf[..n]);
                 }
             }
@@ -392,13 +447,13 @@ fn find_line(buffer: &[u8], line: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-fn become_failure(stderr: &[u8], prompt: &str) -> String {
+fn become_failure(tool: &str, stderr: &[u8], prompt: &str) -> String {
     let text = String::from_utf8_lossy(stderr).replace(prompt, "");
     let text = text.trim();
     if text.is_empty() {
-        "sudo ended before running the script".to_string()
+        format!("{tool} ended before running the script")
     } else {
-        format!("sudo: {}", text.trim_start_matches("sudo: "))
+        format!("{tool}: {}", text.trim_start_matches(&format!("{tool}: ")))
     }
 }
 
@@ -726,7 +781,8 @@ mod tests {
 
     #[test]
     fn remote_commands_carry_no_secrets() {
-        let b = Become {
+        let mut b = Become {
+            method: BecomeMethod::Sudo,
             user: "root".into(),
             password: Some(Secret::new("hunter2".into())),
         };
@@ -734,6 +790,12 @@ mod tests {
         assert!(!cmd.contains("hunter2"));
         assert_eq!(remote_command(None, None), "sh -s");
         assert!(format!("{b:?}").contains("<secret>"));
+        b.method = BecomeMethod::Su;
+        b.user = "app user".into();
+        assert_eq!(
+            remote_command(Some(&b), Some(SU_PROMPT)),
+            "LC_ALL=C su -s /bin/sh -c 'echo deploy-become-ready; exec sh -s' -- 'app user'"
+        );
     }
 
     #[tokio::test]

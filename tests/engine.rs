@@ -295,6 +295,93 @@ fn become_with_a_password_never_shows_it() {
 }
 
 #[test]
+fn become_method_su_takes_the_target_users_password_on_stdin() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    common::lab_up(1);
+    // h1's root gets a password for this test, and loses it again at the end.
+    let root_password = "su-root-pw-7f3a";
+    let set = common::lab_ssh("h1", &format!("echo 'root:{root_password}' | chpasswd"));
+    assert!(set.status.success(), "{}", common::stderr(&set));
+    struct Relock;
+    impl Drop for Relock {
+        fn drop(&mut self) {
+            let _ = common::lab_ssh("h1", "usermod -p '*' root");
+        }
+    }
+    let _relock = Relock;
+    // `deploy` logs in without a password of its own for su to use: only root's will do.
+    let inventory = common::run_deploy(["lab", "inventory", "--user", "deploy"]);
+    let inventory = PathBuf::from(common::stdout(&inventory).trim());
+    let dir = common::project(
+        "- hosts: h1\n  become: true\n  become_method: su\n  tasks:\n    - name: as root through su\n      shell: id -un > /root/su-test\n      args: { creates: /root/su-test }\n    - name: linger\n      command: sleep 3\n",
+    );
+    let _ = common::lab_ssh("h1", "rm -f /root/su-test");
+    let apply = {
+        let dir = dir.path().to_path_buf();
+        let inventory = inventory.clone();
+        let stdin = format!("{root_password}\n");
+        std::thread::spawn(move || {
+            run_in(
+                &dir,
+                &["apply", "site.yml", "--ask-become-pass"],
+                &inventory,
+                Some(&stdin),
+            )
+        })
+    };
+    let mut seen = false;
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        let argv = common::lab_ssh(
+            "h1",
+            "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done",
+        );
+        let argv = common::stdout(&argv);
+        assert!(
+            !argv.contains(root_password),
+            "the su password is in a process's argv"
+        );
+        seen |= argv.contains("sleep 3");
+    }
+    let apply = apply.join().unwrap();
+    let all = format!("{}{}", common::stdout(&apply), common::stderr(&apply));
+    assert_eq!(apply.status.code(), Some(0), "{all}");
+    assert!(seen, "the argv probe ran while the task did");
+    assert!(!all.contains(root_password), "the password is in deploy's output");
+    let who = common::lab_ssh("h1", "cat /root/su-test");
+    assert_eq!(common::stdout(&who), "root\n");
+
+    // A wrong password is su's authentication failure; none at all says how to give one.
+    let wrong = run_in(
+        dir.path(),
+        &["plan", "site.yml", "--ask-become-pass"],
+        &inventory,
+        Some("not-the-password\n"),
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        common::stdout(&wrong).contains("su: Authentication failure"),
+        "{}",
+        common::stdout(&wrong)
+    );
+    let none = run_in(dir.path(), &["plan", "site.yml"], &inventory, None);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        common::stdout(&none).contains("su asks for root's password; give it with --ask-become-pass"),
+        "{}",
+        common::stdout(&none)
+    );
+    // Connected as root, su asks nothing and no password is needed.
+    let as_root = common::run_deploy(["lab", "inventory"]);
+    let as_root = PathBuf::from(common::stdout(&as_root).trim());
+    let plan = run_in(dir.path(), &["plan", "site.yml"], &as_root, None);
+    assert_eq!(plan.status.code(), Some(2), "{}", common::stdout(&plan));
+}
+
+#[test]
 fn hosts_need_only_sh_and_coreutils() {
     if !common::lab_possible() {
         return;

@@ -23,7 +23,7 @@ use crate::resource::lifecycle::{Args, BuildContext, Step};
 use crate::resource::ModuleKind;
 use crate::shell::Script;
 use crate::template::Origin;
-use crate::transport::{random_token, Become, Connection, RemoteShell, Target};
+use crate::transport::{random_token, Become, BecomeMethod, Connection, RemoteShell, Target};
 use crate::vars::{Layer, VarMap, VarStack};
 
 /// The outcome of one step, for the apply report.
@@ -110,7 +110,7 @@ pub struct HostRunner {
     pub name: String,
     target: Target,
     connection: Option<Connection>,
-    shell: Option<(Option<String>, RemoteShell)>,
+    shell: Option<(ShellUser, RemoteShell)>,
     token: String,
     /// Facts as gathered (exposed to templates when the play gathers facts).
     facts: VarMap,
@@ -246,7 +246,10 @@ impl HostRunner {
 
     async fn run_play_inner(&mut self, run: &RunShared, play: &Play, play_hosts: &[String]) -> Result<()> {
         let play_become = play_become(play);
-        self.ensure_shell(run, play_become.clone()).await?;
+        let method = play_become_method(play)
+            .or(self.target.become_method)
+            .unwrap_or_default();
+        self.ensure_shell(run, play_become.clone(), method).await?;
         if self.facts.is_empty() {
             self.gather_facts().await?;
         }
@@ -395,7 +398,12 @@ impl HostRunner {
         Ok(())
     }
 
-    async fn ensure_shell(&mut self, run: &RunShared, become_user: Option<String>) -> Result<()> {
+    async fn ensure_shell(
+        &mut self,
+        run: &RunShared,
+        become_user: Option<String>,
+        method: BecomeMethod,
+    ) -> Result<()> {
         if self.connection.is_none() {
             let connection = tokio::time::timeout(
                 run.options.connect_timeout + std::time::Duration::from_secs(5),
@@ -406,12 +414,17 @@ impl HostRunner {
             .map_err(|e| anyhow!("unreachable: {e:#}"))?;
             self.connection = Some(connection);
         }
-        let same = matches!(&self.shell, Some((user, _)) if *user == become_user);
+        let wanted = ShellUser {
+            user: become_user.clone(),
+            method,
+        };
+        let same = matches!(&self.shell, Some((user, _)) if *user == wanted);
         if !same {
             if let Some((_, old)) = self.shell.take() {
                 old.finish().await?;
             }
             let become_ = become_user.as_ref().map(|user| Become {
+                method,
                 user: user.clone(),
                 password: run
                     .options
@@ -434,7 +447,7 @@ impl HostRunner {
                 "deploy".to_string()
             };
             shell.send(lock_script(run, &lock_name).as_str()).await?;
-            self.shell = Some((become_user, shell));
+            self.shell = Some((wanted, shell));
         }
         Ok(())
     }
@@ -1880,6 +1893,20 @@ fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<
         .or_else(|| context.become_user.clone())
         .or_else(|| play.keywords.become_user.as_ref().map(|u| u.value.clone()))
         .or_else(|| Some("root".to_string()))
+}
+
+/// Who a host's open shell runs as, and how it got there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ShellUser {
+    user: Option<String>,
+    method: BecomeMethod,
+}
+
+/// The `become_method` the play names, at any level (the loader refuses a play naming two).
+fn play_become_method(play: &Play) -> Option<BecomeMethod> {
+    crate::engine::play_become_methods(play)
+        .first()
+        .and_then(|method| BecomeMethod::parse(&method.value))
 }
 
 /// The user the play's shell runs as: root when anything in the play escalates.

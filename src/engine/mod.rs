@@ -22,7 +22,7 @@ use crate::inventory::Inventory;
 use crate::plan::PlannedStep;
 use crate::playbook::{Batch, LoadOptions, Playbook, Task};
 use crate::template::{Origin, Templar};
-use crate::transport::{split_args, Secret, Target};
+use crate::transport::{split_args, BecomeMethod, Secret, Target};
 use crate::vars::{HostVarsSource, Layer, VarMap, VarStack};
 
 /// What a run does to hosts.
@@ -619,40 +619,41 @@ fn check_notifications(playbook: &Playbook) -> Result<()> {
     Ok(())
 }
 
-/// `become_method: su` is read by the loader but not implemented: refuse it before connecting
-/// rather than escalate another way than the playbook says.
+/// One shell per host runs a play's escalated steps, so a play escalates one way: naming both
+/// `sudo` and `su` is refused before connecting.
 fn check_become_methods(playbook: &Playbook) -> Result<()> {
-    let refuse = |method: &crate::playbook::Located<String>| -> Result<()> {
-        if method.value == "sudo" {
-            return Ok(());
-        }
-        Err(crate::error::located_hint(
-            &method.pos,
-            format!("`become_method: {}` is not supported yet: deploy escalates with sudo", method.value),
-            "use `become_method: sudo`, or connect as root and set `become_user` (deploy switches users with runuser)",
-        ))
-    };
     for play in &playbook.plays {
-        if let Some(method) = &play.keywords.become_method {
-            refuse(method)?;
-        }
-        for role in play.roles_in_order() {
-            if let Some(method) = &role.keywords.become_method {
-                refuse(method)?;
-            }
-        }
-        let mut tasks: Vec<&Task> = Vec::new();
-        for item in walk::play_items(play).iter() {
-            collect_tasks(item, &mut tasks);
-        }
-        tasks.extend(play.all_handlers());
-        for task in tasks {
-            if let Some(method) = &task.keywords.become_method {
-                refuse(method)?;
-            }
+        let methods = play_become_methods(play);
+        if let Some(other) = methods.iter().find(|m| m.value != methods[0].value) {
+            return Err(crate::error::located_hint(
+                &other.pos,
+                format!(
+                    "`become_method: {}` in a play that also escalates with {} ({})",
+                    other.value, methods[0].value, methods[0].pos
+                ),
+                "deploy opens one root shell per host for a play: use one become_method per play",
+            ));
         }
     }
     Ok(())
+}
+
+/// Every `become_method` a play names: on the play, its roles, tasks and handlers, in order.
+pub(crate) fn play_become_methods(play: &crate::playbook::Play) -> Vec<&crate::playbook::Located<String>> {
+    let mut methods = Vec::new();
+    methods.extend(&play.keywords.become_method);
+    for role in play.roles_in_order() {
+        methods.extend(&role.keywords.become_method);
+    }
+    let mut tasks: Vec<&Task> = Vec::new();
+    for item in walk::play_items(play).iter() {
+        collect_tasks(item, &mut tasks);
+    }
+    tasks.extend(play.all_handlers());
+    for task in tasks {
+        methods.extend(&task.keywords.become_method);
+    }
+    methods
 }
 
 fn collect_tasks<'p>(item: &walk::Item<'p>, out: &mut Vec<&'p Task>) {
@@ -916,7 +917,7 @@ fn target_of(shared: &RunShared, host: &str, remote_user: Option<&str>) -> Resul
         None => None,
     };
     let local = get("ansible_connection")?.as_deref() == Some("local");
-    let target = Target {
+    let mut target = Target {
         name: host.to_string(),
         address: get("ansible_host")?
             .or(get("ansible_ssh_host")?)
@@ -930,10 +931,17 @@ fn target_of(shared: &RunShared, host: &str, remote_user: Option<&str>) -> Resul
         local,
         accept_new_host_keys: shared.options.accept_new_host_keys,
         connect_timeout: shared.options.connect_timeout,
+        ..Target::default()
     };
     let password = get("ansible_become_password")?
         .or(get("ansible_become_pass")?)
         .map(Secret::new);
+    target.become_method = match get("ansible_become_method")? {
+        None => None,
+        Some(name) => Some(BecomeMethod::parse(&name).ok_or_else(|| {
+            anyhow::anyhow!("{host}: ansible_become_method is `{name}`; deploy escalates with sudo or su")
+        })?),
+    };
     Ok((target, password))
 }
 
