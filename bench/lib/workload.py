@@ -93,7 +93,7 @@ def ansible_task(kind, a):
     raise ValueError(kind)
 
 
-def pyinfra_op(kind, a):
+def pyinfra_op(kind, a, init="systemd"):
     if kind == "directory":
         return f"files.directory(name='directory {a['path']}', path={a['path']!r}, mode='755')\n"
     if kind == "copy":
@@ -110,15 +110,18 @@ def pyinfra_op(kind, a):
     if kind == "package":
         return f"apt.packages(name='package {a['name']}', packages=[{a['name']!r}])\n"
     if kind == "service":
-        return f"systemd.service(name='service {a['name']}', service={a['name']!r}, running=True, enabled=True)\n"
+        # pyinfra does not pick the init system itself: a deploy file for SysV init hosts
+        # says sysvinit. (The playbook's `service` leaves it to each tool.)
+        module = "sysvinit" if init == "light" else "systemd"
+        return f"{module}.service(name='service {a['name']}', service={a['name']!r}, running=True, enabled=True)\n"
     if kind == "user":
         return f"server.user(name='user {a['name']}', user={a['name']!r}, shell='/bin/bash', comment='bench user')\n"
     raise ValueError(kind)
 
 
-def write(directory: Path, name: str, tasks):
-    """Writes `name.yml` (the playbook) and `name_pyinfra.py` (the deploy file) into `directory`;
-    returns their paths."""
+def write(directory: Path, name: str, tasks, init="systemd"):
+    """Writes `name.yml` (the playbook) and `name_pyinfra.py` (the deploy file, for hosts running
+    `init`) into `directory`; returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "templates").mkdir(exist_ok=True)
     (directory / "templates" / "bench.conf.j2").write_text(TEMPLATE)
@@ -130,10 +133,10 @@ def write(directory: Path, name: str, tasks):
     playbook.write_text("".join(body))
     deploy_file = directory / f"{name}_pyinfra.py"
     ops = ["from io import StringIO\nfrom pyinfra import host\n",
-           "from pyinfra.operations import apt, files, server, systemd\n",
+           "from pyinfra.operations import apt, files, server, systemd, sysvinit\n",
            f"TEMPLATE = {str(directory / 'templates' / 'bench.conf.j2')!r}\n",
            "NAMES = ['alpha', 'beta', 'gamma']\n"]
-    ops += [pyinfra_op(kind, a) for kind, a in tasks]
+    ops += [pyinfra_op(kind, a, init) for kind, a in tasks]
     deploy_file.write_text("".join(ops))
     return playbook, deploy_file
 

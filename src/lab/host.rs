@@ -37,9 +37,11 @@ const CGROUP_ROOTS: [&str; 2] = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unifi
 const CGROUP_NAME: &str = "deploy-lab";
 
 /// Where a light host's PID 1 script lives inside it.
-const LIGHT_INIT: &str = "usr/lib/deploy-lab/init";
+const LIGHT_INIT: &str = "sbin/init";
 
-/// PID 1 of a light host. Its name makes `/proc/1/comm` read `init`, as on a SysV init host.
+/// PID 1 of a light host, in place of the base's /sbin/init (a link to systemd), so that
+/// `/proc/1/comm` reads `init` and nothing on the host points at systemd as its init, as on a
+/// SysV init host: what tools that detect the service manager look at.
 /// A shell reaps every child it is waiting for, adopted orphans included, so no zombies
 /// pile up under it; SIGTERM ends it, and the kernel then ends the whole host.
 const LIGHT_INIT_SCRIPT: &str = r#"#!/bin/sh
@@ -85,7 +87,7 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
 mount --bind "$repo" "$root/srv/lab-repo"
 mount -o remount,bind,ro "$root/srv/lab-repo"
 hostname "$name"
-exec chroot "$root" /usr/lib/deploy-lab/init
+exec chroot "$root" /sbin/init
 "#;
 
 /// Keeps hosts already running, starts h1..h`count` that are not, and waits for them.
