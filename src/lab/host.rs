@@ -102,6 +102,9 @@ pub fn up(lab: &Lab, count: u32, init: Init) -> Result<()> {
     proxy::ensure(lab)?;
     tracing::debug!("bridge and proxy ready after {:?}", started.elapsed());
 
+    if init == Init::Systemd {
+        raise_inotify_limits();
+    }
     let running: Vec<u32> = lab
         .recorded_hosts()
         .into_iter()
@@ -159,6 +162,24 @@ pub fn is_running(lab: &Lab, index: u32) -> bool {
         &supervisor_markers(lab, index).each_ref().map(String::as_str),
     )
     .is_some()
+}
+
+/// Every guest systemd takes inotify instances from the machine's per-user budget (128 by
+/// default), which twenty hosts beside a second lab exhaust: systemd then fails to boot with
+/// "Too many open files". The limits are raised, never lowered.
+fn raise_inotify_limits() {
+    for (name, wanted) in [("max_user_instances", 8192u64), ("max_user_watches", 1_048_576)] {
+        let path = format!("/proc/sys/fs/inotify/{name}");
+        let current: u64 = fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0);
+        if current < wanted {
+            if let Err(err) = fs::write(&path, wanted.to_string()) {
+                tracing::warn!("could not raise fs.inotify.{name} to {wanted}: {err}");
+            }
+        }
+    }
 }
 
 /// What host N runs as PID 1 (recorded when it started).
