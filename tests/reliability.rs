@@ -466,3 +466,80 @@ fn rolling_batches_on_lab_hosts_stop_at_the_failure_threshold() {
     let retry = std::fs::read_to_string(dir.path().join("site.retry")).unwrap();
     assert_eq!(retry, "h3\nh4\n");
 }
+
+#[test]
+fn every_kind_of_unreachable_host_is_named_with_its_reason_within_the_timeout() {
+    if !common::lab_possible() || common::which("ssh-keygen").is_none() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    common::lab_up(4);
+    let dir = common::project(
+        "- hosts: all\n  tasks:\n    - copy: { dest: /tmp/unreachable-ok, content: \"ok\\n\" }\n",
+    );
+    let other_key = dir.path().join("other_key");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .status()
+        .unwrap();
+    assert!(keygen.success());
+    // h2 on a port nothing listens on, h3 with a key it does not know, h4 with no link at all.
+    let inventory = dir.path().join("hosts.yml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: /var/tmp/deploy-lab/ssh/id_ed25519\n    \
+             ansible_ssh_common_args: \"-o UserKnownHostsFile=/var/tmp/deploy-lab/ssh/known_hosts -o StrictHostKeyChecking=yes\"\n  \
+             hosts:\n    h1: {{ansible_host: 10.213.0.11}}\n    wrongport: {{ansible_host: 10.213.0.12, ansible_port: 2222}}\n    \
+             badkey: {{ansible_host: 10.213.0.13, ansible_ssh_private_key_file: {}}}\n    down: {{ansible_host: 10.213.0.14}}\n",
+            other_key.display()
+        ),
+    )
+    .unwrap();
+    let link = |state: &str| {
+        Command::new("ip")
+            .args(["netns", "exec", "lab-h4", "ip", "link", "set", "eth0", state])
+            .status()
+            .unwrap()
+    };
+    let _ = common::lab_ssh("h1", "rm -f /tmp/unreachable-ok");
+    assert!(link("down").success());
+    let started = Instant::now();
+    let out = deploy_in(
+        dir.path(),
+        &inventory,
+        &["apply", "site.yml", "--timeout", "3", "--format", "json"],
+    )
+    .output()
+    .unwrap();
+    let elapsed = started.elapsed();
+    assert!(link("up").success());
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = |name: &str| {
+        json["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["plan"]["host"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert!(host("h1")["plan"]["error"].is_null());
+    assert_eq!(host("h1")["results"][0]["status"], "changed");
+    for (name, reason) in [
+        ("wrongport", "port 2222: Connection refused"),
+        ("badkey", "Permission denied (publickey)"),
+        ("down", "Connection timed out"),
+    ] {
+        let report = host(name);
+        assert_eq!(report["unreachable"], true, "{name}: {report:#}");
+        let error = report["plan"]["error"].as_str().unwrap();
+        assert!(error.contains(reason), "{name}: {error}");
+    }
+    // The silent host costs its connect timeout, and nobody waits longer than that for it.
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    let retry = std::fs::read_to_string(dir.path().join("site.retry")).unwrap();
+    assert_eq!(retry, "wrongport\nbadkey\ndown\n", "in inventory order");
+}
