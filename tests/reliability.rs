@@ -283,7 +283,13 @@ fn a_host_killed_mid_run_fails_alone_and_the_retry_file_finishes_it() {
         return;
     }
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = common::fresh_lab(3);
+    let inventory = common::lab_up(3);
+    for host in ["h1", "h2", "h3"] {
+        let _ = common::lab_ssh(
+            host,
+            "rm -f /tmp/killed-before /tmp/killed-slept /tmp/killed-after",
+        );
+    }
     let dir = common::project(
         "- hosts: lab\n  tasks:\n    - copy: { dest: /tmp/killed-before, content: \"before\\n\" }\n    \
          - command: sleep 4\n      args: { creates: /tmp/killed-slept }\n    \
