@@ -293,8 +293,7 @@ impl Resource for FileResource {
         let mut script = Script::new();
         path_state::probe(&mut script, &self.path, None);
         script.raw(
-            r#"if [ -e "$p" ] || [ -L "$p" ]; then echo "inode=$(stat -c %d:%i -- "$p")"; fi
-if [ -L "$p" ]; then
+            r#"if [ -L "$p" ]; then
   if [ -d "$p" ]; then echo target_kind=directory; elif [ -f "$p" ]; then echo target_kind=file; elif [ -e "$p" ]; then echo target_kind=other; else echo target_kind=absent; fi
   if [ -e "$p" ]; then printf 'target_real=%s\n' "$(readlink -f -- "$p" | base64 -w0)"; stat -L -c 'target_mode=%a
 target_uid=%u
@@ -302,7 +301,9 @@ target_gid=%g
 target_owner=%U
 target_group=%G' -- "$p"; fi
 fi
-if [ -d "$p" ] && [ ! -L "$p" ]; then if [ -z "$(ls -A -- "$p")" ]; then echo empty=yes; else echo empty=no; fi; fi"#,
+if [ -d "$p" ] && [ ! -L "$p" ]; then
+  e=yes; for f in "$p"/* "$p"/.[!.]* "$p"/..?*; do if [ -e "$f" ] || [ -L "$f" ]; then e=no; break; fi; done; echo "empty=$e"
+fi"#,
         );
         if let Some(src) = self.absolute_src() {
             script.line(
@@ -778,6 +779,29 @@ mod tests {
         assert_eq!(task.plan(&section(DIR)).unwrap().0.action, Action::Remove);
         let task = step(json!({"path": "/tmp/x", "state": "touch"}));
         assert_eq!(task.plan(&section(DIR)).unwrap().0.action, Action::Run);
+    }
+
+    #[test]
+    fn the_probe_sees_hidden_entries_in_a_directory() {
+        // The emptiness check globs instead of running `ls -A`: dot entries must count.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap();
+        let task = step(json!({"path": path, "state": "absent"}));
+        let empty = |expected: &str| {
+            let out = crate::resource::text_edit::testing::run(&task.probe());
+            let text = String::from_utf8(out.stdout).unwrap();
+            assert!(text.contains(&format!("empty={expected}\n")), "{text}");
+            assert!(text.contains("inode="), "{text}");
+        };
+        empty("yes");
+        for entry in [".hidden", "..odd", "plain"] {
+            let file = dir.path().join(entry);
+            std::fs::write(&file, "").unwrap();
+            empty("no");
+            std::fs::remove_file(&file).unwrap();
+        }
+        std::os::unix::fs::symlink("/nonexistent", dir.path().join(".dangling")).unwrap();
+        empty("no");
     }
 
     #[test]

@@ -70,13 +70,14 @@ uid=%u
 gid=%g
 owner=%U
 group=%G
-size=%s' -- "$p"; fi"#,
+size=%s
+inode=%d:%i' -- "$p"; fi"#,
     );
     match desired_sha256 {
         Some(sha) => {
             script.line("want={}", &[sha]);
             script.line(
-                r#"if [ -f "$p" ] && [ ! -L "$p" ]; then have=$(sha256sum < "$p" | cut -c1-64); echo "sha256=$have"
+                r#"if [ -f "$p" ] && [ ! -L "$p" ]; then have=$(sha256sum < "$p"); have=${have%% *}; echo "sha256=$have"
   if [ "$have" != "$want" ] && [ "$(stat -c %s -- "$p")" -le {} ]; then printf 'content=%s\n' "$(base64 -w0 -- "$p")"; fi
 fi"#,
                 &[&DIFF_LIMIT.to_string()],
@@ -84,7 +85,7 @@ fi"#,
         }
         None => {
             script.raw(
-                r#"if [ -f "$p" ] && [ ! -L "$p" ]; then echo "sha256=$(sha256sum < "$p" | cut -c1-64)"; fi"#,
+                r#"if [ -f "$p" ] && [ ! -L "$p" ]; then h=$(sha256sum < "$p"); echo "sha256=${h%% *}"; fi"#,
             );
         }
     }

@@ -108,8 +108,9 @@ pub fn validate_words(args: &Args) -> Result<Option<Vec<String>>> {
 pub fn probe_with_content(script: &mut Script, path: &str) {
     script.line("p={}", &[path]);
     script.raw(
-        r#"p=$(readlink -m -- "$p") || exit 1
-printf 'real=%s\n' "$(printf '%s' "$p" | base64 -w0)"
+        r#"r=$(readlink -m -- "$p") || exit 1
+if [ "$r" = "$p" ]; then echo real_is_path=yes; else printf 'real=%s\n' "$(printf '%s' "$r" | base64 -w0)"; fi
+p=$r
 if [ -L "$p" ]; then echo kind=link
 elif [ -d "$p" ]; then echo kind=directory
 elif [ -f "$p" ]; then echo kind=file
@@ -121,7 +122,7 @@ gid=%g
 owner=%U
 group=%G
 size=%s' -- "$p" || exit 1; fi
-if [ -f "$p" ]; then echo "sha256=$(sha256sum < "$p" | cut -c1-64)"; printf 'content=%s\n' "$(base64 -w0 -- "$p")"; fi"#,
+if [ -f "$p" ]; then c=$(base64 -w0 -- "$p") || exit 1; printf 'content=%s\n' "$c"; fi"#,
     );
 }
 
@@ -135,20 +136,25 @@ pub fn inspect_with_content(out: &Section, path: &str) -> Result<(String, PathSt
         );
     }
     let pairs = key_values(out)?;
-    let real = value_of(&pairs, "real").context("probe: no real path reported")?;
-    let real = base64::engine::general_purpose::STANDARD
-        .decode(real)
-        .context("probe: bad base64 in real")?;
-    let real = String::from_utf8(real).context("probe: the real path is not UTF-8")?;
-    let state = path_state::inspect(out)?;
+    // The probe spares itself an exec when no link or `..` was resolved.
+    let real = if value_of(&pairs, "real_is_path") == Some("yes") {
+        path.to_string()
+    } else {
+        let real = value_of(&pairs, "real").context("probe: no real path reported")?;
+        let real = base64::engine::general_purpose::STANDARD
+            .decode(real)
+            .context("probe: bad base64 in real")?;
+        String::from_utf8(real).context("probe: the real path is not UTF-8")?
+    };
+    let mut state = path_state::inspect(out)?;
     match state.kind {
         Kind::Absent => Ok((real, state, None)),
         Kind::File => {
-            // Kept in the path state too: the content diff shows it as the "before".
-            let content = state.content.clone().unwrap_or_default();
-            if Some(sha256_hex(&content).as_str()) != state.sha256.as_deref() {
-                anyhow::bail!("probe: the content of {path} does not match its sha256");
-            }
+            // Kept in the path state too: the content diff shows it as the "before". Its
+            // hash is taken here rather than by one more exec on the host; apply compares it
+            // with the file's hash then, to refuse a file changed since the probe.
+            let content = state.content.clone().context("probe: no content reported")?;
+            state.sha256 = Some(sha256_hex(&content));
             Ok((real, state, Some(content)))
         }
         Kind::Directory => anyhow::bail!("Path {path} is a directory !"),
@@ -292,10 +298,8 @@ pub mod testing {
         let text = match content {
             None => format!("real={}\nkind=absent\n", b64(path.as_bytes())),
             Some(content) => format!(
-                "real={}\nkind=file\nmode=644\nuid=0\ngid=0\nowner=root\ngroup=root\nsize={}\nsha256={}\ncontent={}\n",
-                b64(path.as_bytes()),
+                "real_is_path=yes\nkind=file\nmode=644\nuid=0\ngid=0\nowner=root\ngroup=root\nsize={}\ncontent={}\n",
                 content.len(),
-                sha256_hex(content),
                 b64(content)
             ),
         };

@@ -262,9 +262,15 @@ impl User {
 const USER_PROBE: &str = r#"if e=$(getent passwd -- "$u"); then
   printf 'passwd=%s\n' "$e"
   getent group | while IFS=: read -r n p g m; do case ",$m," in *",$u,"*) printf 'member=%s\n' "$n";; esac; done
-  h=$(printf '%s\n' "$e" | cut -d: -f6)
+  # The home is the sixth of seven fields; the shell after it holds no colon.
+  h=${e%:*}; h=${h##*:}
   if [ -d "$h" ]; then echo home_exists=yes; else echo home_exists=no; fi
-  if [ -r /etc/shadow ]; then printf 'shadow_sha256=%s\n' "$(getent shadow -- "$u" | cut -d: -f2 | sed 's/^!*//' | tr -d '\n' | sha256sum | cut -c1-64)"; fi
+  if [ -r /etc/shadow ]; then
+    # The password field without its lock marks, hashed: the hash itself never leaves the host.
+    s=$(getent shadow -- "$u"); s=${s#*:}; s=${s%%:*}
+    while [ "${s#!}" != "$s" ]; do s=${s#!}; done
+    s=$(printf '%s' "$s" | sha256sum); printf 'shadow_sha256=%s\n' "${s%% *}"
+  fi
 else echo passwd=absent; fi"#;
 
 impl Resource for User {
