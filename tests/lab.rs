@@ -205,7 +205,12 @@ fn leftovers(instance: u8) -> Vec<String> {
     found.extend(
         mounts
             .lines()
-            .filter(|line| line.contains(&dir) || line.contains(&propagate))
+            // The mount point only: every instance's hosts name instance 0's base image
+            // cache as their overlay's lower directory.
+            .filter(|line| {
+                let point = line.split(' ').nth(4).unwrap_or("");
+                point.starts_with(&dir) || point.contains(&propagate)
+            })
             .map(String::from),
     );
     for root in ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"] {

@@ -12,7 +12,7 @@ TITLES = {
     "noop": ("No-op run, 50 tasks, already converged", "hosts"),
     "first": ("First run of the 50-task playbook on fresh hosts (packages pre-seeded)", "hosts"),
     "tasks": ("Task scaling: no-op run of N file/copy tasks on 1 host", "tasks"),
-    "hosts": ("Host scaling: no-op run of the 50-task playbook", "hosts"),
+    "hosts": ("Host scaling: no-op run of the 50-task playbook on light hosts", "hosts"),
     "unreachable": ("10 hosts, one unreachable (link down): time until the tool exits", "hosts"),
 }
 
