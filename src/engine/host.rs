@@ -5,6 +5,7 @@
 //! stage, then the handlers. Each of those is a round of writes and reads within the same
 //! exec, which is what keeps a no-op run at one exec per host however many tasks there are.
 
+use crate::resource::lifecycle::paths_overlap;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -1116,9 +1117,24 @@ impl HostRunner {
             probe.section(&unprobed.id, &snippet);
         }
         let sections = self.round(probe).await?;
-        let mut retry_after_change = false;
+        // What the changes planned so far in this round may reach: any thing, or these paths.
+        let mut unconfined_change = false;
+        let mut changed_paths: Vec<String> = Vec::new();
         for unprobed in queue.drain(..) {
-            if !retry.is_empty() || retry_after_change {
+            // When applying, a step after a change is probed again once that change is applied
+            // (a package installing files, say, alters what later steps see), and so is every
+            // step after it, to keep the order. A change confined to some paths spares the
+            // later steps confined to other paths: files into new directories cost one more
+            // round, not one per file.
+            let stale = unconfined_change
+                || (!changed_paths.is_empty()
+                    && match unprobed.step.confined_to(&sections[&unprobed.id]) {
+                        Some(paths) => paths
+                            .iter()
+                            .any(|p| changed_paths.iter().any(|c| paths_overlap(p, c))),
+                        None => true,
+                    });
+            if !retry.is_empty() || stale {
                 retry.push(unprobed);
                 continue;
             }
@@ -1129,6 +1145,7 @@ impl HostRunner {
                 mut meta,
             } = unprobed;
             let section = &sections[&id];
+            let confinement = step.confined_to(section);
             let (mut diff, script) = match step.plan(section) {
                 Ok(planned) => planned,
                 Err(err) => {
@@ -1198,10 +1215,11 @@ impl HostRunner {
             self.report.plan.steps.push(meta.display.clone());
             let changes = !meta.script.is_empty();
             pending.push(meta);
-            // When applying, what comes after a change is probed again once it is applied:
-            // the change (a package installing files, say) may alter what the later steps see.
             if changes && run.options.mode == Mode::Apply && !self.in_handlers {
-                retry_after_change = true;
+                match confinement {
+                    Some(paths) => changed_paths.extend(paths),
+                    None => unconfined_change = true,
+                }
             }
         }
         Ok(retry)

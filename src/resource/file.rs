@@ -654,6 +654,21 @@ fi"#,
         }
         script
     }
+
+    /// A directory, file or removal at `path` (and what is below it); not links and hard
+    /// links, which involve `src`, nor a path that is a link now, whose attributes would
+    /// change its target.
+    fn confined_to(&self, out: &Section) -> Option<Vec<String>> {
+        match self.state {
+            Some(Wanted::Directory | Wanted::File | Wanted::Touch | Wanted::Absent) | None => {}
+            Some(Wanted::Link | Wanted::Hard) => return None,
+        }
+        let seen = path_state::inspect(out).ok()?;
+        if seen.kind == Kind::Link {
+            return None;
+        }
+        Some(vec![super::lifecycle::plain_path(&self.path)?])
+    }
 }
 
 impl FileResource {

@@ -37,6 +37,41 @@ pub trait Resource: Send + Sync {
     /// (the host may have changed since the probe), calls `deploy_changed` when it changed
     /// something, and exits non-zero on failure.
     fn apply(&self, have: &Self::State, diff: &Diff) -> Script;
+
+    /// The only paths this resource's probe reads and its change writes, given what the probe
+    /// saw (`out`); `None` when a change may reach anything (a package, a service, a command).
+    /// A change confined to paths leaves the probes of unrelated paths valid, so the engine
+    /// need not probe those again before applying them.
+    fn confined_to(&self, _out: &Section) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// `path` as a confinement: absolute and plain (no `.`, `..` or empty component), else
+/// `None`, since such a path may name what another spelling names.
+pub fn plain_path(path: &str) -> Option<String> {
+    let trimmed = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let plain = trimmed.starts_with('/')
+        && (trimmed == "/"
+            || trimmed[1..]
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".."));
+    plain.then(|| trimmed.to_string())
+}
+
+/// Whether two plain paths can touch each other: the same, or one below the other.
+pub fn paths_overlap(a: &str, b: &str) -> bool {
+    let below = |child: &str, parent: &str| {
+        parent == "/"
+            || child
+                .strip_prefix(parent)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    a == b || below(a, b) || below(b, a)
 }
 
 /// The object-safe face of a resource that the engine schedules.
@@ -48,6 +83,10 @@ pub trait Step: Send + Sync {
     fn probe(&self) -> Script;
     /// Inspects and diffs, and prepares the apply script for that diff.
     fn plan(&self, out: &Section) -> Result<(Diff, Script)>;
+    /// See [`Resource::confined_to`].
+    fn confined_to(&self, _out: &Section) -> Option<Vec<String>> {
+        None
+    }
 }
 
 impl<R: Resource> Step for R {
@@ -61,6 +100,10 @@ impl<R: Resource> Step for R {
 
     fn probe(&self) -> Script {
         Resource::probe(self)
+    }
+
+    fn confined_to(&self, out: &Section) -> Option<Vec<String>> {
+        Resource::confined_to(self, out)
     }
 
     fn plan(&self, out: &Section) -> Result<(Diff, Script)> {
@@ -245,5 +288,29 @@ impl BuildContext for NoContext {
     }
     fn fact(&self, name: &str) -> Option<serde_json::Value> {
         (name == "ansible_service_mgr").then(|| serde_json::Value::from("systemd"))
+    }
+}
+
+#[cfg(test)]
+mod confinement_tests {
+    use super::{paths_overlap, plain_path};
+
+    #[test]
+    fn only_plain_absolute_paths_confine() {
+        assert_eq!(plain_path("/srv/app/"), Some("/srv/app".to_string()));
+        assert_eq!(plain_path("/"), Some("/".to_string()));
+        for path in ["srv/app", "/srv/../etc", "/srv/./app", "/srv//app", ""] {
+            assert_eq!(plain_path(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn paths_overlap_when_one_is_at_or_below_the_other() {
+        assert!(paths_overlap("/srv/a", "/srv/a"));
+        assert!(paths_overlap("/srv/a", "/srv/a/f.conf"));
+        assert!(paths_overlap("/srv/a/f.conf", "/srv/a"));
+        assert!(paths_overlap("/", "/etc"));
+        assert!(!paths_overlap("/srv/a", "/srv/ab"));
+        assert!(!paths_overlap("/srv/a/x", "/srv/b/x"));
     }
 }
