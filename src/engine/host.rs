@@ -1145,7 +1145,6 @@ impl HostRunner {
                 mut meta,
             } = unprobed;
             let section = &sections[&id];
-            let confinement = step.confined_to(section);
             let (mut diff, script) = match step.plan(section) {
                 Ok(planned) => planned,
                 Err(err) => {
@@ -1216,7 +1215,7 @@ impl HostRunner {
             let changes = !meta.script.is_empty();
             pending.push(meta);
             if changes && run.options.mode == Mode::Apply && !self.in_handlers {
-                match confinement {
+                match step.confined_to(section) {
                     Some(paths) => changed_paths.extend(paths),
                     None => unconfined_change = true,
                 }

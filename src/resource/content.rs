@@ -192,14 +192,9 @@ impl Resource for FileContent {
         script
     }
 
-    /// The file replaced by a rename (a link at `dest` is replaced, not followed), or a file
-    /// below `dest` when it is a directory.
+    /// The file replaced by a rename, or a file below `dest` when it is a directory.
     fn confined_to(&self, out: &Section) -> Option<Vec<String>> {
-        let seen = path_state::inspect(out).ok()?;
-        if seen.kind == path_state::Kind::Link {
-            return None;
-        }
-        Some(vec![super::lifecycle::plain_path(&self.dest)?])
+        path_state::confinement(out, &self.dest)
     }
 }
 

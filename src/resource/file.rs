@@ -659,15 +659,10 @@ fi"#,
     /// links, which involve `src`, nor a path that is a link now, whose attributes would
     /// change its target.
     fn confined_to(&self, out: &Section) -> Option<Vec<String>> {
-        match self.state {
-            Some(Wanted::Directory | Wanted::File | Wanted::Touch | Wanted::Absent) | None => {}
-            Some(Wanted::Link | Wanted::Hard) => return None,
-        }
-        let seen = path_state::inspect(out).ok()?;
-        if seen.kind == Kind::Link {
+        if matches!(self.state, Some(Wanted::Link | Wanted::Hard)) {
             return None;
         }
-        Some(vec![super::lifecycle::plain_path(&self.path)?])
+        path_state::confinement(out, &self.path)
     }
 }
 
@@ -803,7 +798,7 @@ mod tests {
         let path = dir.path().to_str().unwrap();
         let task = step(json!({"path": path, "state": "absent"}));
         let empty = |expected: &str| {
-            let out = crate::resource::text_edit::testing::run(&task.probe());
+            let out = run(&task.probe());
             let text = String::from_utf8(out.stdout).unwrap();
             assert!(text.contains(&format!("empty={expected}\n")), "{text}");
             assert!(text.contains("inode="), "{text}");

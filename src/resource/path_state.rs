@@ -91,6 +91,15 @@ fi"#,
     }
 }
 
+/// The confinement (see `Resource::confined_to`) of a step that writes only `path`, from what
+/// [`probe`] printed: none when `path` is a link now, or not a plain absolute path.
+pub fn confinement(out: &Section, path: &str) -> Option<Vec<String>> {
+    if inspect(out).ok()?.kind == Kind::Link {
+        return None;
+    }
+    Some(vec![super::lifecycle::plain_path(path)?])
+}
+
 /// Reads what [`probe`] printed.
 pub fn inspect(out: &Section) -> Result<PathState> {
     let pairs = key_values(out)?;
