@@ -321,11 +321,13 @@ impl Inventory {
             self.hosts.insert(name.to_string(), host);
         }
         self.add_group(group);
-        let entry = self.groups.get_mut(group).expect("group added above");
-        if !entry.hosts.iter().any(|h| h == name) {
-            entry.hosts.push(name.to_string());
-            let host = self.hosts.get_mut(name).expect("host added above");
+        // Membership is checked on the host's few groups, not the group's hosts: a
+        // `web[0:99999]` line would otherwise cost a scan of the group per host it adds.
+        let host = self.hosts.get_mut(name).expect("host added above");
+        if !host.groups.iter().any(|g| g == group) {
             host.groups.push(group.to_string());
+            let entry = self.groups.get_mut(group).expect("group added above");
+            entry.hosts.push(name.to_string());
         }
     }
 
@@ -380,16 +382,21 @@ impl Inventory {
             }
         }
         let hosts: Vec<String> = self.hosts.keys().cloned().collect();
+        let mut leaving = HashSet::new();
         for host in hosts {
             let groups = self.ancestry(&host);
             let in_ungrouped = groups.iter().any(|g| g == "ungrouped");
             let elsewhere = groups.iter().any(|g| g != "all" && g != "ungrouped");
             if in_ungrouped && elsewhere {
-                self.groups["ungrouped"].hosts.retain(|h| h != &host);
                 self.hosts[&host].groups.retain(|g| g != "ungrouped");
+                leaving.insert(host);
             } else if !in_ungrouped && !elsewhere {
                 self.add_host(&host, "ungrouped", None);
             }
+        }
+        // One pass over `ungrouped`, not one per host leaving it.
+        if !leaving.is_empty() {
+            self.groups["ungrouped"].hosts.retain(|h| !leaving.contains(h));
         }
         let mut depths: HashMap<String, usize> = HashMap::new();
         self.compute_depth("all", 0, &mut depths);

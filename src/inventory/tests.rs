@@ -64,6 +64,24 @@ fn ini_hosts_groups_and_ungrouped() {
 }
 
 #[test]
+fn the_largest_range_loads_with_each_host_once_in_each_group() {
+    // The loader once scanned a group's hosts for every host added to it: a range at the
+    // limit (found by the fuzzer) then took minutes. Hosts named twice, and hosts first seen
+    // ungrouped, must still end up once per group.
+    let inventory = ini("h5\nh7\n[big]\nh[0:99999]\n[big]\nh[0:9]\n[small]\nh5\n");
+    assert_eq!(inventory.hosts.len(), 100_000);
+    assert_eq!(inventory.groups["big"].hosts.len(), 100_000);
+    assert_eq!(
+        inventory.groups["big"].hosts[..3],
+        ["h0", "h1", "h2"].map(String::from)
+    );
+    assert_eq!(inventory.groups["small"].hosts, ["h5"]);
+    assert!(inventory.groups["ungrouped"].hosts.is_empty());
+    assert_eq!(inventory.hosts["h5"].groups, ["big", "small"]);
+    assert_eq!(inventory.group_hosts("all").len(), 100_000);
+}
+
+#[test]
 fn ini_children_may_be_declared_later_and_nested_deeper() {
     let inventory = ini("[top:children]\nmid\n[mid:children]\nleaf\n[leaf]\nh1\n[mid]\n");
     assert_eq!(inventory.groups["top"].children, ["mid"]);
