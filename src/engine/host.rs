@@ -5,7 +5,6 @@
 //! stage, then the handlers. Each of those is a round of writes and reads within the same
 //! exec, which is what keeps a no-op run at one exec per host however many tasks there are.
 
-use crate::resource::lifecycle::paths_overlap;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use crate::error::Pos;
 use crate::plan::{Action, Diff, HostPlan, PlannedHandler, PlannedStep};
 use crate::playbook::{Play, Task};
 use crate::probe::ProbeScript;
-use crate::resource::lifecycle::{Args, BuildContext, Step};
+use crate::resource::lifecycle::{paths_overlap, Args, BuildContext, Step};
 use crate::resource::ModuleKind;
 use crate::shell::Script;
 use crate::template::Origin;
@@ -1125,8 +1124,9 @@ impl HostRunner {
             // (a package installing files, say, alters what later steps see), and so is every
             // step after it, to keep the order. A change confined to some paths spares the
             // later steps confined to other paths: files into new directories cost one more
-            // round, not one per file.
-            let stale = unconfined_change
+            // round, not one per file. Once a step waits for the next round, all after it do.
+            let stale = !retry.is_empty()
+                || unconfined_change
                 || (!changed_paths.is_empty()
                     && match unprobed.step.confined_to(&sections[&unprobed.id]) {
                         Some(paths) => paths
@@ -1134,7 +1134,7 @@ impl HostRunner {
                             .any(|p| changed_paths.iter().any(|c| paths_overlap(p, c))),
                         None => true,
                     });
-            if !retry.is_empty() || stale {
+            if stale {
                 retry.push(unprobed);
                 continue;
             }
