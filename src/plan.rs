@@ -118,6 +118,15 @@ impl Diff {
         }
     }
 
+    /// `?`: what the step will do is known only after earlier changes are applied, for
+    /// `reason` (shown beside the target).
+    pub fn known_after_apply(reason: &str) -> Diff {
+        let mut diff = Diff::new(Action::Unknown);
+        diff.attributes
+            .push(AttributeChange::new(reason, None::<String>, None::<String>));
+        diff
+    }
+
     pub fn is_converged(&self) -> bool {
         self.action == Action::Converged
     }

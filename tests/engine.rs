@@ -533,26 +533,18 @@ fn same_playbook_same_result_as_ansible() {
     if !common::lab_possible() {
         return;
     }
-    let Some(ansible_playbook) = common::oracle("ansible-playbook") else {
+    let Some(ansible_playbook_tool) = common::oracle("ansible-playbook") else {
         return;
     };
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     // Fresh hosts: the differential compares what each tool does from the same start.
     let _ = common::run_deploy(["lab", "down"]);
     let inventory = common::lab_up(2);
-    let ansible_home = tempfile::tempdir().unwrap();
-    let config = ansible_home.path().join("ansible.cfg");
-    std::fs::write(&config, "[defaults]\nhost_key_checking = True\n").unwrap();
-    let ansible = std::process::Command::new(ansible_playbook)
-        .current_dir(fixture())
-        .env("ANSIBLE_CONFIG", &config)
-        .env("ANSIBLE_HOME", ansible_home.path())
-        .env("ANSIBLE_NOCOLOR", "1")
-        .args(["-i"])
-        .arg(&inventory)
-        .args(["--limit", "h1", "differential.yml"])
-        .output()
-        .unwrap();
+    let ansible = ansible_playbook(
+        &ansible_playbook_tool,
+        &inventory,
+        &["--limit", "h1", "differential.yml"],
+    );
     assert!(
         ansible.status.success(),
         "ansible-playbook failed:\n{}",
@@ -586,6 +578,126 @@ fn same_playbook_same_result_as_ansible() {
         "deploy would change Ansible's host:\n{}",
         common::stdout(&plan)
     );
+}
+
+/// `ansible-playbook` on lab hosts with the fixture directory as its working directory.
+fn ansible_playbook(tool: &Path, inventory: &Path, args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("ansible.cfg");
+    std::fs::write(&config, "[defaults]\nhost_key_checking = True\n").unwrap();
+    std::process::Command::new(tool)
+        .current_dir(fixture())
+        .env("ANSIBLE_CONFIG", &config)
+        .env("ANSIBLE_HOME", home.path())
+        .env("ANSIBLE_NOCOLOR", "1")
+        .arg("-i")
+        .arg(inventory)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The step of `host` in a JSON plan or apply document whose task is `task`.
+fn step<'a>(doc: &'a Value, host: &str, task: &str) -> &'a Value {
+    let host = doc["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["plan"]["host"] == host)
+        .unwrap_or_else(|| panic!("{host} is in the document: {doc:#}"));
+    host["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task"] == task)
+        .unwrap_or_else(|| panic!("{task} is planned on the host: {host:#}"))
+}
+
+#[test]
+fn a_query_after_the_install_it_needs_runs_after_it_as_under_ansible() {
+    if !common::lab_possible() {
+        return;
+    }
+    let Some(tool) = common::oracle("ansible-playbook") else {
+        return;
+    };
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    // Fresh hosts: haproxy is not installed yet.
+    let inventory = common::fresh_lab(2);
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["install_then_query.yml", "--limit", "h2", "--format", "json"]);
+        let out = run_in(&fixture(), &all, &inventory, None);
+        let doc: Value = serde_json::from_str(&common::stdout(&out))
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", common::stderr(&out)));
+        (out.status.code(), doc)
+    };
+
+    // The plan of a fresh host: the query and what uses its result are known after apply.
+    let (code, plan) = run(&["plan"]);
+    assert_eq!(code, Some(2), "{plan:#}");
+    assert!(plan["hosts"][0]["plan"]["error"].is_null(), "{plan:#}");
+    assert_eq!(step(&plan, "h2", "package")["diff"]["action"], "create");
+    let query = step(&plan, "h2", "Get HAProxy version.");
+    assert_eq!(query["diff"]["action"], "unknown", "{query:#}");
+    assert_eq!(
+        query["diff"]["attributes"][0]["name"],
+        "runs after earlier changes"
+    );
+    assert_eq!(
+        step(&plan, "h2", "record the version")["diff"]["action"],
+        "unknown"
+    );
+
+    // One apply converges it, the query running after the install.
+    let (code, applied) = run(&["apply"]);
+    assert_eq!(code, Some(0), "{applied:#}");
+    assert_eq!(
+        changed_steps(&applied["hosts"][0]),
+        ["package", "record the version"]
+    );
+    let version = common::stdout(&common::lab_ssh("h2", "cat /etc/haproxy/deployed-version"));
+    assert!(version.starts_with("HAProxy version 2."), "{version}");
+
+    // Ansible converges h1 from the same start, to the same file.
+    let ansible = ansible_playbook(&tool, &inventory, &["--limit", "h1", "install_then_query.yml"]);
+    assert!(ansible.status.success(), "{}", common::stdout(&ansible));
+    assert_eq!(
+        common::stdout(&common::lab_ssh("h1", "cat /etc/haproxy/deployed-version")),
+        version
+    );
+
+    // Both ways: deploy sees Ansible's host as converged, Ansible sees deploy's.
+    let plan_h1 = run_in(
+        &fixture(),
+        &["plan", "install_then_query.yml", "--limit", "h1"],
+        &inventory,
+        None,
+    );
+    assert_eq!(plan_h1.status.code(), Some(0), "{}", common::stdout(&plan_h1));
+    // Ansible's apt module needs python3-apt for check mode (a normal run installs it, as
+    // on h1): the oracle's own requirement, installed on deploy's host for it.
+    let apt = common::lab_ssh(
+        "h2",
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-apt >/dev/null",
+    );
+    assert!(apt.status.success(), "{}", common::stderr(&apt));
+    let check = ansible_playbook(
+        &tool,
+        &inventory,
+        &["--check", "--limit", "h2", "install_then_query.yml"],
+    );
+    let recap = common::stdout(&check);
+    assert!(
+        check.status.success() && recap.contains("changed=0"),
+        "ansible-playbook --check would change deploy's host:\n{recap}"
+    );
+
+    // The re-run: nothing to do, the query inside the probe, one exec.
+    let (code, again) = run(&["apply"]);
+    assert_eq!(code, Some(0), "{again:#}");
+    assert!(changed_steps(&again["hosts"][0]).is_empty(), "{again:#}");
+    assert_eq!(again["hosts"][0]["execs"], 1);
 }
 
 #[test]

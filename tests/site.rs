@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
@@ -23,8 +23,12 @@ fn lab_ssh(host: &str, command: &str) -> Output {
 }
 
 fn apply_json(extra: &[&str]) -> (i32, Value) {
+    run_json("apply", extra)
+}
+
+fn run_json(verb: &str, extra: &[&str]) -> (i32, Value) {
     let mut args = vec![
-        "apply",
+        verb,
         "-i",
         "inventories/lab",
         "playbooks/site.yml",
@@ -80,14 +84,6 @@ fn page_with(address: &str, path: &str, needle: &str) -> String {
     }
 }
 
-fn build_elasticsearch_standin() -> PathBuf {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let build = common::project_root().join("tests/packages/elasticsearch/build");
-    let out = std::process::Command::new(build).arg(&dir).output().unwrap();
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    PathBuf::from(common::stdout(&out).trim())
-}
-
 #[test]
 fn the_site_converges_and_serves() {
     if !common::lab_possible() {
@@ -96,7 +92,7 @@ fn the_site_converges_and_serves() {
     let _ = common::run_deploy(["lab", "down"]);
     let up = common::run_deploy(["lab", "up", "4"]);
     assert!(up.status.success(), "{}", common::stderr(&up));
-    let package = build_elasticsearch_standin();
+    let package = common::build_elasticsearch_standin();
     let added = common::run_deploy([
         Path::new("lab").as_os_str(),
         "repo".as_ref(),
@@ -105,8 +101,17 @@ fn the_site_converges_and_serves() {
     ]);
     assert!(added.status.success(), "{}", common::stderr(&added));
 
+    // The first thing a user runs: the plan of never-deployed hosts. Every host is planned,
+    // none fails; what depends on earlier changes is known after apply.
+    let (code, plan) = run_json("plan", &[]);
+    assert_eq!(code, 2, "{plan:#}");
+    common::assert_every_host_planned(&plan, 4);
+
     let (code, first) = apply_json(&[]);
     assert_eq!(code, 0, "{first:#}");
+    // The plan after apply has nothing to do.
+    let (code, after) = run_json("plan", &[]);
+    assert_eq!(code, 0, "{after:#}");
 
     // nginx on h1 proxies to the application on h2.
     let page = page_with("10.213.0.11:80", "/", "app on h2");

@@ -13,6 +13,9 @@ use serde_json::Value;
 
 const INSTANCE: &str = "2";
 
+/// The tests of this file share lab instance 2: they take turns.
+static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const PLAYBOOK: &str = r#"
 - hosts: all
   tasks:
@@ -101,6 +104,7 @@ fn services_converge_and_heal_on_sysv_init_hosts() {
     if !common::lab_possible() {
         return;
     }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let (_lab, inventory) = light_lab(2);
     let dir = common::project(PLAYBOOK);
     let playbook = dir.path().join("site.yml");
@@ -191,4 +195,65 @@ fn services_converge_and_heal_on_sysv_init_hosts() {
         ),
         "{text}"
     );
+}
+
+/// The site's inventory (`inventories/lab`: its groups and variables) for this lab instance:
+/// the instance's addresses (10.213.2.x) and its own key and known_hosts.
+fn site_inventory() -> tempfile::TempDir {
+    let source = common::project_root().join("inventories/lab");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("group_vars")).unwrap();
+    let rewrite = |name: &str, from: &str, to: &str| {
+        let text = std::fs::read_to_string(source.join(name)).unwrap();
+        assert!(from.is_empty() || text.contains(from), "{name} holds {from}");
+        std::fs::write(dir.path().join(name), text.replace(from, to)).unwrap();
+    };
+    rewrite("hosts.yml", "10.213.0.", &format!("10.213.{INSTANCE}."));
+    rewrite(
+        "group_vars/all.yml",
+        "/var/tmp/deploy-lab/",
+        &format!("/var/tmp/deploy-lab-{INSTANCE}/"),
+    );
+    rewrite("group_vars/lab.yml", "", "");
+    dir
+}
+
+#[test]
+fn the_site_plans_and_converges_on_sysv_init_hosts() {
+    if !common::lab_possible() {
+        return;
+    }
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let (_lab, _) = light_lab(4);
+    let package = common::build_elasticsearch_standin();
+    let added = run(&["lab", "repo", "add", package.to_str().unwrap()]);
+    assert!(added.status.success(), "{}", common::stderr(&added));
+    let inventory = site_inventory();
+    let playbook = common::project_root().join("playbooks/site.yml");
+
+    // Fresh hosts: every host planned, none failed.
+    let (code, plan) = json_run("plan", inventory.path(), &playbook);
+    assert_eq!(code, 2, "{plan:#}");
+    common::assert_every_host_planned(&plan, 4);
+
+    let (code, applied) = json_run("apply", inventory.path(), &playbook);
+    assert_eq!(code, 0, "{applied:#}");
+    let (code, after) = json_run("plan", inventory.path(), &playbook);
+    assert_eq!(code, 0, "{after:#}");
+
+    // nginx on h1 proxies to the application on h2, started by its init script.
+    let page = ssh("h1", "curl -fsS http://localhost/");
+    assert!(
+        common::stdout(&page).contains("app on h2"),
+        "{}{}",
+        common::stdout(&page),
+        common::stderr(&page)
+    );
+    let health = ssh("h4", "curl -fsS http://10.213.2.14:9200/_cluster/health");
+    assert!(common::stdout(&health).contains("\"cluster_name\": \"lab\""));
+    let database = ssh(
+        "h3",
+        "runuser -u postgres -- psql -tAc 'select count(*) from pg_roles where rolname = $$app$$'",
+    );
+    assert_eq!(common::stdout(&database).trim(), "1");
 }

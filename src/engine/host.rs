@@ -128,6 +128,9 @@ pub struct HostRunner {
     /// Whether the tasks being resolved are notified handlers (their converged steps still run:
     /// a `daemon_reload` or `wait_for` handler plans as converged but must act when notified).
     in_handlers: bool,
+    /// A plan never applies: once it has planned a change (or a handler) on this host, every
+    /// later probe reads the host as it is before that change, not as apply would find it.
+    planned_unapplied: bool,
     report: HostReport,
     next_id: usize,
     rounds: usize,
@@ -154,6 +157,7 @@ impl HostRunner {
             registered: HashMap::new(),
             pending_handlers: Vec::new(),
             in_handlers: false,
+            planned_unapplied: false,
             matched: BTreeSet::new(),
             drifted: Vec::new(),
             secrets: BTreeSet::new(),
@@ -164,6 +168,13 @@ impl HostRunner {
 
     pub fn failed(&self) -> bool {
         self.report.failed()
+    }
+
+    /// Whether a change planned earlier in the run is not applied yet: in this stage when
+    /// applying, anywhere earlier when planning. What a later probe or query reads may then
+    /// differ from what apply will find (a package not installed yet, a user not created).
+    fn changes_pending(&self, pending: &[Pending]) -> bool {
+        self.planned_unapplied || pending.iter().any(|p| p.display.diff.action.is_change())
     }
 
     /// The facts gathered on this host, for `hostvars` of other hosts.
@@ -984,8 +995,20 @@ impl HostRunner {
             },
         };
         if task.module.kind == ModuleKind::Command && check_mode_false {
-            // A query: run it now, inside the probe, so that what reads its output plans exactly.
-            return self.run_query(run, step, become_user, meta).await;
+            // A query (Ansible runs it even in check mode). It reads the host as the steps
+            // before it leave it, so it runs after any change still pending: when applying,
+            // once that change is applied; in a plan, it is known only after apply. With
+            // nothing pending it runs now, inside the probe, so what reads its output plans
+            // exactly.
+            self.probe_queue(run, queue, pending, notified).await?;
+            if self.changes_pending(pending) {
+                if run.options.mode == Mode::Apply {
+                    self.flush(run, queue, pending, notified).await?;
+                } else {
+                    return Ok(self.known_after_apply(meta, "runs after earlier changes", pending));
+                }
+            }
+            return self.run_query(run, step, become_user, meta, pending).await;
         }
         // A step on something an earlier step of this stage changes cannot trust its probe:
         // it waits for that change (a new stage when applying; `?` in a plan).
@@ -999,16 +1022,7 @@ impl HostRunner {
             if run.options.mode == Mode::Apply {
                 self.flush(run, queue, pending, notified).await?;
             } else {
-                let mut meta = meta;
-                meta.display.diff = Diff::new(Action::Unknown);
-                meta.display.target = format!("{} (after an earlier change to it)", meta.display.target);
-                self.report.plan.steps.push(meta.display.clone());
-                if let Some(register) = &meta.register {
-                    self.registered.insert(register.clone(), Registered::Pending);
-                }
-                // Kept with the stage, so later steps on the same target wait too.
-                pending.push(meta);
-                return Ok(Json::Null);
+                return Ok(self.known_after_apply(meta, "after an earlier change to it", pending));
             }
         }
         queue.push(Unprobed {
@@ -1020,22 +1034,61 @@ impl HostRunner {
         Ok(Json::Null)
     }
 
+    /// Inspects a probed step and plans it; a `become_user` missing on the host is an error
+    /// that says so (known after apply when an earlier change may create the user).
+    fn plan_step(
+        &self,
+        step: &dyn Step,
+        section: &crate::probe::Section,
+        become_user: Option<&str>,
+    ) -> Result<(Diff, Script)> {
+        if let Some(user) = become_user {
+            let line = format!("{}\n", no_such_user(&self.token));
+            if section.output == line.as_bytes() {
+                bail!("the user `{user}` (become_user) does not exist on the host yet");
+            }
+        }
+        step.plan(section)
+    }
+
+    /// Shows a step as `?` with the reason, and keeps it with the stage so that later steps
+    /// on the same target, and those reading what it registers, are known after apply too.
+    fn known_after_apply(&mut self, mut meta: Pending, reason: &str, pending: &mut Vec<Pending>) -> Json {
+        meta.display.diff = Diff::known_after_apply(reason);
+        self.report.plan.steps.push(meta.display.clone());
+        if let Some(register) = &meta.register {
+            self.registered.insert(register.clone(), Registered::Pending);
+        }
+        pending.push(meta);
+        Json::Null
+    }
+
     async fn run_query(
         &mut self,
         run: &RunShared,
         step: Box<dyn Step>,
         become_user: Option<String>,
         mut meta: Pending,
+        pending: &mut Vec<Pending>,
     ) -> Result<Json> {
         let mut probe = ProbeScript::new(&self.token);
-        let snippet = as_user(step.probe(), become_user.as_deref(), &self.token, false);
+        let snippet = probe_as_user(step.probe(), become_user.as_deref(), &self.token);
         probe.section(&meta.id, &snippet);
         let sections = self.round(probe).await?;
-        let (diff, script) = step.plan(&sections[&meta.id])?;
+        let (diff, script) = match self.plan_step(step.as_ref(), &sections[&meta.id], become_user.as_deref())
+        {
+            Ok(planned) => planned,
+            // Nothing is pending here (see the caller): in a plan, a user that a handler of
+            // an earlier play may still create is known after apply; otherwise an error.
+            Err(err) if run.options.mode != Mode::Apply && self.changes_pending(pending) => {
+                return Ok(self.known_after_apply(meta, &format!("{err:#}"), pending));
+            }
+            Err(err) => return Err(err.context(format!("{}: {}", meta.display.location, meta.display.task))),
+        };
         if diff.is_converged() {
             return Ok(json!({"changed": false, "skipped": true, "msg": "guard: nothing to run"}));
         }
-        let script = as_user(script, become_user.as_deref(), &self.token, true);
+        let script = as_user(script, become_user.as_deref(), &self.token);
         meta.script = with_timeout(script, meta.timeout, &self.token);
         let mut stage = StageScript::new(&self.token);
         stage.step(&meta.id, &meta.script, false);
@@ -1107,11 +1160,10 @@ impl HostRunner {
         let mut retry: Vec<Unprobed> = Vec::new();
         let mut probe = ProbeScript::new(&self.token);
         for unprobed in queue.iter() {
-            let snippet = as_user(
+            let snippet = probe_as_user(
                 unprobed.step.probe(),
                 unprobed.become_user.as_deref(),
                 &self.token,
-                false,
             );
             probe.section(&unprobed.id, &snippet);
         }
@@ -1145,12 +1197,10 @@ impl HostRunner {
                 mut meta,
             } = unprobed;
             let section = &sections[&id];
-            let (mut diff, script) = match step.plan(section) {
+            let (mut diff, script) = match self.plan_step(step.as_ref(), section, become_user.as_deref()) {
                 Ok(planned) => planned,
                 Err(err) => {
-                    let earlier = pending
-                        .iter()
-                        .any(|p| p.display.diff.action.is_change() || p.always_run);
+                    let earlier = self.changes_pending(pending) || pending.iter().any(|p| p.always_run);
                     if !earlier {
                         return Err(err.context(format!("{}: {}", meta.display.location, meta.display.task)));
                     }
@@ -1163,13 +1213,7 @@ impl HostRunner {
                         });
                         continue;
                     }
-                    meta.display.diff = Diff::new(Action::Unknown);
-                    meta.display.target = format!("{} (after earlier changes)", meta.display.target);
-                    self.report.plan.steps.push(meta.display.clone());
-                    if let Some(register) = &meta.register {
-                        self.registered.insert(register.clone(), Registered::Pending);
-                    }
-                    pending.push(meta);
+                    self.known_after_apply(meta, &format!("{err:#}"), pending);
                     continue;
                 }
             };
@@ -1201,7 +1245,7 @@ impl HostRunner {
             } else {
                 script
             };
-            let script = as_user(script, become_user.as_deref(), &self.token, true);
+            let script = as_user(script, become_user.as_deref(), &self.token);
             meta.script = with_timeout(script, meta.timeout, &self.token);
             let registered = if diff.is_converged() && !meta.always_run {
                 Registered::Known(json!({"changed": false, "failed": false}))
@@ -1300,6 +1344,7 @@ impl HostRunner {
         if run.options.mode != Mode::Apply {
             for step in pending.drain(..) {
                 if step.display.diff.action.is_change() {
+                    self.planned_unapplied = true;
                     for handler in &step.notify {
                         notified.push((handler.clone(), step.display.task.clone()));
                     }
@@ -1589,6 +1634,7 @@ impl HostRunner {
             }
             notified.clear();
             if run.options.mode != Mode::Apply {
+                self.planned_unapplied |= !chosen.is_empty();
                 for (handler, by) in chosen {
                     let name = handler
                         .name
@@ -1877,7 +1923,30 @@ fn with_timeout(script: Script, seconds: Option<u64>, token: &str) -> Script {
 
 /// Runs `script` as `user` (when that is not the shell's own user), through `runuser` and a
 /// quoted here-document, so the script never becomes anyone's argv.
-fn as_user(script: Script, user: Option<&str>, token: &str, with_prelude: bool) -> Script {
+fn as_user(script: Script, user: Option<&str>, token: &str) -> Script {
+    runuser(script, user, token, true)
+}
+
+/// A probe run as `user`. A user that does not exist (yet: an earlier step may create it)
+/// prints only [`no_such_user`]'s line instead, which [`HostRunner::plan_step`] tells apart
+/// from anything a probe prints.
+fn probe_as_user(script: Script, user: Option<&str>, token: &str) -> Script {
+    let Some(user) = user.filter(|u| *u != "root") else {
+        return script;
+    };
+    let mut wrapped = Script::new();
+    wrapped.line("if id -u {} >/dev/null 2>&1; then", &[user]);
+    wrapped.append(&runuser(script, Some(user), token, false));
+    wrapped.line("else printf '%s\\n' {}; fi", &[&no_such_user(token)]);
+    wrapped
+}
+
+/// What [`probe_as_user`] prints for a missing user: the run's token makes it unforgeable.
+fn no_such_user(token: &str) -> String {
+    format!("@@{token}-no-such-user")
+}
+
+fn runuser(script: Script, user: Option<&str>, token: &str, with_prelude: bool) -> Script {
     let Some(user) = user.filter(|u| *u != "root") else {
         return script;
     };

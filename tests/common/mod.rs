@@ -123,3 +123,27 @@ pub fn project(playbook: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("site.yml"), playbook).expect("the playbook is written");
     dir
 }
+
+/// Builds the lab's stand-in `elasticsearch` package (`tests/packages/elasticsearch/build`)
+/// and returns the path of the `.deb`.
+pub fn build_elasticsearch_standin() -> PathBuf {
+    let dir = tempfile::tempdir().expect("a temporary directory").keep();
+    let build = project_root().join("tests/packages/elasticsearch/build");
+    let out = Command::new(build).arg(&dir).output().expect("the build runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    PathBuf::from(stdout(&out).trim())
+}
+
+/// Every one of `hosts` hosts of a JSON plan is planned, with steps, and none failed or was
+/// unreachable.
+pub fn assert_every_host_planned(plan: &serde_json::Value, hosts: usize) {
+    let planned = plan["hosts"].as_array().expect("the plan lists its hosts");
+    assert_eq!(planned.len(), hosts, "{plan:#}");
+    for host in planned {
+        assert!(host["plan"]["error"].is_null(), "{host:#}");
+        assert!(
+            host["plan"]["steps"].as_array().is_some_and(|s| !s.is_empty()),
+            "{host:#}"
+        );
+    }
+}
