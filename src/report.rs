@@ -680,13 +680,14 @@ pub fn render_recap(report: &RunReport) -> String {
     for host in sorted_hosts(report) {
         let _ = writeln!(
             out,
-            "  {:16} ok={} changed={} failed={} skipped={} not_run={}  {}",
+            "  {:16} ok={} changed={} failed={} skipped={} not_run={} execs={}  {}",
             host.plan.host,
             host.count(&Status::Ok),
             host.count(&Status::Changed),
             host.count(&Status::Failed),
             host.count(&Status::Skipped),
             host.count(&Status::NotRun),
+            host.execs,
             host_state(report, host),
         );
         if let Some(error) = &host.plan.error {

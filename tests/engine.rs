@@ -45,10 +45,9 @@ fn changed_steps(host: &Value) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn converge_rerun_check_drift_heal() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     // The lab's group is `lab`; the fixture's group_vars sit beside the playbook.
     let inventory = common::lab_up(3);
@@ -206,10 +205,9 @@ fn run_in(dir: &Path, args: &[&str], inventory: &Path, stdin: Option<&str>) -> O
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn become_with_a_password_never_shows_it() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     common::lab_up(2);
     let inventory = common::run_deploy(["lab", "inventory", "--user", "deploypw"]);
@@ -295,10 +293,9 @@ fn become_with_a_password_never_shows_it() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn become_method_su_takes_the_target_users_password_on_stdin() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     common::lab_up(1);
     // h1's root gets a password for this test, and loses it again at the end.
@@ -382,10 +379,9 @@ fn become_method_su_takes_the_target_users_password_on_stdin() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn hosts_need_only_sh_and_coreutils() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(2);
     let removed = common::lab_ssh(
@@ -412,10 +408,9 @@ fn hosts_need_only_sh_and_coreutils() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn hostile_values_arrive_byte_exact_and_unexecuted() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(1);
     let values = [
@@ -529,13 +524,10 @@ crontab -l -u root"#;
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn same_playbook_same_result_as_ansible() {
-    if !common::lab_possible() {
-        return;
-    }
-    let Some(ansible_playbook_tool) = common::oracle("ansible-playbook") else {
-        return;
-    };
+    common::require_lab();
+    let ansible_playbook_tool = common::oracle("ansible-playbook");
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     // Fresh hosts: the differential compares what each tool does from the same start.
     let _ = common::run_deploy(["lab", "down"]);
@@ -614,13 +606,10 @@ fn step<'a>(doc: &'a Value, host: &str, task: &str) -> &'a Value {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn a_query_after_the_install_it_needs_runs_after_it_as_under_ansible() {
-    if !common::lab_possible() {
-        return;
-    }
-    let Some(tool) = common::oracle("ansible-playbook") else {
-        return;
-    };
+    common::require_lab();
+    let tool = common::oracle("ansible-playbook");
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     // Fresh hosts: haproxy is not installed yet.
     let inventory = common::fresh_lab(2);
@@ -701,10 +690,9 @@ fn a_query_after_the_install_it_needs_runs_after_it_as_under_ansible() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn saved_plans_on_lab_hosts_refuse_what_drifted() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(2);
     let dir = common::project(

@@ -497,9 +497,7 @@ fn on_terminal(base: &Base, args: &str, env: &[(&str, &str)]) -> String {
 
 #[test]
 fn plans_are_coloured_only_on_a_terminal_and_without_no_color() {
-    if !common::require("util-linux `script`", common::which("script").is_some()) {
-        return;
-    }
+    common::require("util-linux `script`", common::which("script").is_some());
     let base = Base::new();
     base.prepare_site();
     let plan = "plan -i hosts site.yml --limit local1";

@@ -214,13 +214,13 @@ fn shown(diff: &Diff) -> Vec<String> {
 
 #[test]
 fn roles_and_databases_on_a_real_server() {
-    let Some(bin) = postgres_bin() else {
-        common::require("PostgreSQL server binaries (package postgresql)", false);
-        return;
-    };
-    if !common::require("psql", Command::new("psql").arg("--version").output().is_ok()) {
-        return;
-    }
+    let bin = postgres_bin();
+    common::require(
+        "PostgreSQL server binaries (package postgresql)",
+        bin.is_some(),
+    );
+    let bin = bin.expect("checked above");
+    common::require("psql", Command::new("psql").arg("--version").output().is_ok());
     let cluster = Cluster::start(bin);
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();

@@ -21,10 +21,9 @@ fn deploy_in(dir: &Path, inventory: &Path, args: &[&str]) -> Command {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn failures_are_isolated_and_reported() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::fresh_lab(3);
     let dir = common::project(
@@ -99,10 +98,9 @@ fn failures_are_isolated_and_reported() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn two_runs_never_interleave() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::fresh_lab(1);
     let dir = common::project("- hosts: h1\n  tasks:\n    - command: sleep 5\n");
@@ -135,10 +133,9 @@ fn two_runs_never_interleave() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn killed_runs_leave_every_file_old_or_new() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::fresh_lab(1);
     let dir = common::project(
@@ -194,10 +191,9 @@ fn killed_runs_leave_every_file_old_or_new() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::fresh_lab(1);
     // Ctrl-C once during a long step: the step finishes, the next one never starts.
@@ -278,10 +274,9 @@ fn interrupt_stops_new_steps_and_handlers_are_not_lost() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn a_host_killed_mid_run_fails_alone_and_the_retry_file_finishes_it() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(3);
     for host in ["h1", "h2", "h3"] {
@@ -365,10 +360,9 @@ fn a_host_killed_mid_run_fails_alone_and_the_retry_file_finishes_it() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn backups_keep_every_previous_version() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(1);
     let setup = common::lab_ssh(
@@ -418,10 +412,9 @@ fn backups_keep_every_previous_version() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn rolling_batches_on_lab_hosts_stop_at_the_failure_threshold() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(4);
     for host in ["h1", "h2", "h3", "h4"] {
@@ -474,10 +467,9 @@ fn rolling_batches_on_lab_hosts_stop_at_the_failure_threshold() {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn every_kind_of_unreachable_host_is_named_with_its_reason_within_the_timeout() {
-    if !common::lab_possible() || common::which("ssh-keygen").is_none() {
-        return;
-    }
+    common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     common::lab_up(4);
     let dir = common::project(

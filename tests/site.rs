@@ -85,10 +85,9 @@ fn page_with(address: &str, path: &str, needle: &str) -> String {
 }
 
 #[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
 fn the_site_converges_and_serves() {
-    if !common::lab_possible() {
-        return;
-    }
+    common::require_lab();
     let _ = common::run_deploy(["lab", "down"]);
     let up = common::run_deploy(["lab", "up", "4"]);
     assert!(up.status.success(), "{}", common::stderr(&up));

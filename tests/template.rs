@@ -155,9 +155,7 @@ fn to_map(value: Json) -> VarMap {
 
 #[test]
 fn expressions_render_like_ansible() {
-    let Some(playbook_bin) = common::oracle("ansible-playbook") else {
-        return;
-    };
+    let playbook_bin = common::oracle("ansible-playbook");
     let dir = tempfile::tempdir().unwrap();
     let fixtures = common::project_root().join("tests/fixtures/templates");
     let out = dir.path().join("out.json");
@@ -263,9 +261,7 @@ fn expressions_render_like_ansible() {
 
 #[test]
 fn password_hash_matches_crypt() {
-    let Some(python) = common::oracle("python3") else {
-        return;
-    };
+    let python = common::oracle("python3");
     let output = Command::new(python)
         .args([
             "-W",

@@ -1,8 +1,9 @@
 //! Shared helpers for the integration tests.
 //!
-//! Tests that need something from the machine (root and the lab's packages, or the Ansible
-//! oracle virtualenv) skip with a note when it is missing on a developer's machine, and fail
-//! under `CI=true`, where `scripts/test` has installed everything.
+//! Tests that need something from the machine fail, naming it, when it is missing: none is
+//! ever counted as passed without running. Lab tests, which need root, are `#[ignore]`d and
+//! run by `scripts/test` as root (`--include-ignored`); a run without root lists them as
+//! ignored.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -22,18 +23,14 @@ where
     deploy().args(args).output().expect("the deploy binary runs")
 }
 
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Skips (returns false) or, under CI, fails when a requirement is missing.
-pub fn require(what: &str, available: bool) -> bool {
-    if available {
-        return true;
-    }
-    assert!(!in_ci(), "{what} is required under CI=true but missing");
-    eprintln!("skipped: {what} is missing");
-    false
+/// Fails the test, naming what it needs, when `available` is false. A test that cannot run
+/// is never reported as passed: tests that need root and the lab are `#[ignore]`d instead
+/// (see [`require_lab`]), and what needs no root, `scripts/install-deps --oracles` installs.
+pub fn require(what: &str, available: bool) {
+    assert!(
+        available,
+        "{what} is missing: `scripts/install-deps --oracles` installs it (system packages as root)"
+    );
 }
 
 /// The directory of the oracle virtualenv made by `scripts/install-deps --oracles`.
@@ -42,14 +39,14 @@ pub fn oracle_venv() -> PathBuf {
         .map_or_else(|| PathBuf::from("/var/tmp/deploy-venv"), PathBuf::from)
 }
 
-/// An Ansible (or pyinfra) executable from the oracle virtualenv, if installed.
-pub fn oracle(tool: &str) -> Option<PathBuf> {
+/// An Ansible (or pyinfra) executable from the oracle virtualenv.
+pub fn oracle(tool: &str) -> PathBuf {
     let path = oracle_venv().join("bin").join(tool);
     require(
         &format!("the oracle `{tool}` ({})", path.display()),
         path.exists(),
-    )
-    .then_some(path)
+    );
+    path
 }
 
 pub fn is_root() -> bool {
@@ -57,19 +54,20 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Whether lab tests can run here: root and the lab's system packages.
-pub fn lab_possible() -> bool {
-    let tools = [
+/// Lab tests need root and the lab's system packages. They are `#[ignore]`d, so that a run
+/// without root counts them as ignored (not run) rather than passed; `scripts/test` runs them
+/// as root with `--include-ignored`. Asked for where they cannot run, they fail.
+pub fn require_lab() {
+    require("root (lab tests create namespaces and containers)", is_root());
+    for tool in [
         "debootstrap",
         "systemd-nspawn",
         "apt-cacher-ng",
         "dpkg-scanpackages",
-    ];
-    let found = tools.iter().all(|t| which(t).is_some());
-    require(
-        "root and the lab packages (scripts/install-deps)",
-        is_root() && found,
-    )
+        "ssh-keygen",
+    ] {
+        require(&format!("`{tool}`"), which(tool).is_some());
+    }
 }
 
 pub fn which(tool: &str) -> Option<PathBuf> {
