@@ -215,10 +215,7 @@ fn shown(diff: &Diff) -> Vec<String> {
 #[test]
 fn roles_and_databases_on_a_real_server() {
     let bin = postgres_bin();
-    common::require(
-        "PostgreSQL server binaries (package postgresql)",
-        bin.is_some(),
-    );
+    common::require("PostgreSQL server binaries (package postgresql)", bin.is_some());
     let bin = bin.expect("checked above");
     common::require("psql", Command::new("psql").arg("--version").output().is_ok());
     let cluster = Cluster::start(bin);
