@@ -1,5 +1,6 @@
-//! Everything `plan`, `check` and `apply` print: text for a terminal, Markdown for a merge
-//! request, JSON for programs, and the Prometheus metrics of `check`.
+//! Everything `plan`, `check` and `apply` print, as pure functions of the run's outcome: text
+//! for a terminal, Markdown for a merge request, drift lines for cron, JSON for programs (the
+//! Prometheus metrics of `check` are in `metrics`). The command line chooses and prints.
 //!
 //! A reviewer reads plans in a merge request and cron reads check output, so output is
 //! deterministic (hosts in natural order, steps in playbook order, no timestamps), readable
@@ -8,14 +9,9 @@
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
-use std::io::IsTerminal as _;
-use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
 
-use anyhow::Result;
 use serde_json::{json, Value as Json};
 
-use crate::cli::{Format, RunArgs};
 use crate::engine::{Mode, RunReport};
 use crate::plan::{Action, HostPlan, PlannedHandler, PlannedStep};
 
@@ -26,13 +22,6 @@ pub struct Style {
 }
 
 impl Style {
-    /// Colour only on a terminal, and never with `--no-color` or `NO_COLOR`.
-    pub fn for_stdout(no_color: bool) -> Style {
-        Style {
-            color: !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
-        }
-    }
-
     fn paint(self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -42,67 +31,22 @@ impl Style {
     }
 }
 
-/// Prints the outcome of `deploy plan|apply|check` in the chosen format, writes the metrics
-/// file of `check`, and gives the exit code.
-pub fn print_run(
-    mode: Mode,
-    report: &RunReport,
-    args: &RunArgs,
-    no_color: bool,
-    duration: Duration,
-) -> Result<ExitCode> {
-    let code = report.exit_code(mode);
-    if let Some(path) = &args.metrics_file {
-        let text = crate::metrics::render_check_metrics(report, duration, SystemTime::now());
-        crate::metrics::write_atomically(path, &text)?;
-    }
-    if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&json_document(report, mode))?);
-        return Ok(ExitCode::from(code));
-    }
-    if let Some(reason) = &report.aborted {
-        eprintln!("error: {reason}");
-        if !report.untouched.is_empty() {
-            eprintln!("hosts never touched: {}", report.untouched.join(", "));
-        }
-    }
-    // Cron mails whatever a job prints: `check` is silent unless asked, or on a terminal.
-    let quiet = args.quiet || (mode == Mode::Check && !std::io::stdout().is_terminal());
-    let plans: Vec<HostPlan> = report.hosts.iter().map(|h| h.plan.clone()).collect();
-    let nothing_to_report = match mode {
-        Mode::Plan | Mode::Check => code == crate::cli::exit::OK,
-        Mode::Apply => {
-            code == crate::cli::exit::OK
-                && report
-                    .hosts
-                    .iter()
-                    .all(|h| h.count(&crate::engine::host::Status::Changed) == 0)
-        }
-    };
-    if quiet && nothing_to_report {
-        return Ok(ExitCode::from(code));
-    }
-    let text = match (mode, args.format) {
-        (Mode::Plan, Format::Markdown) => render_plan_markdown(&plans, "Plan"),
-        (Mode::Check, Format::Markdown) => render_plan_markdown(&plans, "Drift"),
-        (Mode::Apply, Format::Markdown) => render_recap_markdown(report),
-        (Mode::Plan, _) => render_plan(&plans, Style::for_stdout(no_color)),
-        (Mode::Check, _) => {
-            let mut text = render_drift(&plans);
-            if !quiet {
-                text.push_str(&drift_summary(&plans));
-            }
-            text
-        }
-        (Mode::Apply, _) => render_recap(report),
-    };
-    print!("{text}");
-    Ok(ExitCode::from(code))
-}
-
-/// The JSON document of `--format json` (docs/json.md, docs/schema/deploy-output-v1.json).
-pub fn json_document(report: &RunReport, mode: Mode) -> Json {
-    let mut document = report.to_json(mode);
+/// The JSON document of `--format json` (docs/json.md, docs/schema/deploy-output-v1.json),
+/// built here only; `exit_code` is the one the command exits with.
+pub fn json_document(report: &RunReport, mode: Mode, exit_code: u8) -> Json {
+    let changes: usize = report.hosts.iter().map(|h| h.plan.changes()).sum();
+    let mut document = json!({
+        "version": 1,
+        "command": command_name(mode),
+        "exit_code": exit_code,
+        "summary": {
+            "hosts": report.hosts.len(),
+            "changes": changes,
+            "failed": report.hosts.iter().filter(|h| h.failed()).count(),
+            "unreachable": report.hosts.iter().filter(|h| h.unreachable).count(),
+        },
+        "hosts": report.hosts,
+    });
     if let Some(reason) = &report.aborted {
         document["aborted"] = json!(reason);
     }
@@ -114,11 +58,11 @@ pub fn json_document(report: &RunReport, mode: Mode) -> Json {
 
 /// The JSON document printed instead of a report when the run could not start (a playbook
 /// that does not load, a bad inventory): scripts still read one document from stdout.
-pub fn error_document(mode: Mode, err: &anyhow::Error) -> Json {
+pub fn error_document(mode: Mode, err: &anyhow::Error, exit_code: u8) -> Json {
     let mut document = json!({
         "version": 1,
         "command": command_name(mode),
-        "exit_code": crate::cli::exit::ERROR,
+        "exit_code": exit_code,
         "error": format!("{err:#}"),
     });
     if let Some(hint) = crate::error::hint_of(err) {
@@ -629,7 +573,7 @@ pub fn render_drift(plans: &[HostPlan]) -> String {
 }
 
 /// The last line of `deploy check` on a terminal: what was checked.
-fn drift_summary(plans: &[HostPlan]) -> String {
+pub fn drift_summary(plans: &[HostPlan]) -> String {
     // A host that could not be checked has no drift count: its plan stops at the error.
     let checked: Vec<&HostPlan> = plans.iter().filter(|p| p.error.is_none()).collect();
     let drifted = checked.iter().filter(|p| p.changes() > 0).count();

@@ -37,6 +37,19 @@ pub enum Status {
     NotRun,
 }
 
+impl Status {
+    /// How progress lines and logs name it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
+            Status::NotRun => "not run",
+        }
+    }
+}
+
 /// One applied step, for the report.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct StepResult {
@@ -219,7 +232,7 @@ impl HostRunner {
         }
     }
 
-    /// Tells the reporter (progress, `-v`, `--log-file`) how a step ended, secrets redacted.
+    /// Tells the run's watchers (progress, `-v`, `--log-file`) how a step ended, secrets redacted.
     fn report_step(&self, run: &RunShared, step: &PlannedStep, status: &Status) {
         let mut shown = step.clone();
         shown.target = self.redact(&shown.target);
@@ -232,7 +245,8 @@ impl HostRunner {
             .iter()
             .filter(|s| s.diff.action != Action::Skipped)
             .count();
-        run.reporter.step_done(&self.name, &shown, status, planned);
+        tracing::info!(host = %self.name, status = status.word(), module = %shown.module, target = %shown.target, task = %shown.task, location = %shown.location, "step");
+        run.events.step_done(&self.name, &shown, status, planned);
     }
 
     /// `text` with every secret replaced.
@@ -1331,7 +1345,7 @@ impl HostRunner {
                 self.drifted.join("; ")
             );
         }
-        if run.options.mode == Mode::Apply && crate::engine::interrupted() {
+        if run.options.mode == Mode::Apply && run.cancel.stopping() {
             for step in pending.drain(..) {
                 self.report.results.push(StepResult {
                     step: step.display,
@@ -1531,7 +1545,7 @@ impl HostRunner {
                     let shown = message
                         .as_str()
                         .map_or_else(|| message.to_string(), str::to_string);
-                    run.reporter.debug(&self.name, &Json::String(self.redact(&shown)));
+                    run.events.debug(&self.name, &self.redact(&shown));
                 }
                 Ok(json!({"changed": false, "msg": message}))
             }

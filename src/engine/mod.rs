@@ -5,6 +5,8 @@
 //! [`host::HostRunner`]. A host that fails or cannot be reached is recorded and skipped by the
 //! later plays; it never stops the others.
 
+pub mod cancel;
+pub mod events;
 pub mod host;
 pub mod walk;
 
@@ -17,9 +19,10 @@ use anyhow::{Context as _, Result};
 use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
 
-use crate::engine::host::{HostReport, HostRunner, Status};
+pub use crate::engine::cancel::Cancel;
+pub use crate::engine::events::Events;
+use crate::engine::host::{HostReport, HostRunner};
 use crate::inventory::Inventory;
-use crate::plan::PlannedStep;
 use crate::playbook::{Batch, LoadOptions, Playbook, Task};
 use crate::template::{Origin, Templar};
 use crate::transport::{split_args, BecomeMethod, Secret, Target};
@@ -69,173 +72,25 @@ pub struct RunReport {
     pub untouched: Vec<String>,
 }
 
-impl RunReport {
-    /// The JSON document of `--format json` (version 1, see docs/json.md).
-    pub fn to_json(&self, mode: Mode) -> Json {
-        let command = match mode {
-            Mode::Plan => "plan",
-            Mode::Check => "check",
-            Mode::Apply => "apply",
-        };
-        let changes: usize = self.hosts.iter().map(|h| h.plan.changes()).sum();
-        json!({
-            "version": 1,
-            "command": command,
-            "exit_code": self.exit_code(mode),
-            "summary": {
-                "hosts": self.hosts.len(),
-                "changes": changes,
-                "failed": self.hosts.iter().filter(|h| h.failed()).count(),
-                "unreachable": self.hosts.iter().filter(|h| h.unreachable).count(),
-            },
-            "hosts": self.hosts,
-        })
-    }
+/// What a run's outcome means, for its exit code (DESIGN.md §2, mapped by the command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Success; for `plan` and `check`: nothing to change.
+    Done,
+    /// `plan`/`check`: changes pending on at least one host, and no errors.
+    Changes,
+    /// A host failed or was unreachable, or the run stopped early.
+    Failed,
+}
 
-    /// The exit code DESIGN.md §2 gives this outcome.
-    pub fn exit_code(&self, mode: Mode) -> u8 {
-        use crate::cli::exit;
+impl RunReport {
+    pub fn verdict(&self, mode: Mode) -> Verdict {
         if self.hosts.iter().any(HostReport::failed) || self.aborted.is_some() {
-            return exit::ERROR;
+            return Verdict::Failed;
         }
         match mode {
-            Mode::Apply => exit::OK,
-            Mode::Plan | Mode::Check => {
-                if self.hosts.iter().any(|h| h.plan.changes() > 0) {
-                    exit::CHANGES
-                } else {
-                    exit::OK
-                }
-            }
-        }
-    }
-}
-
-/// Shows progress while applying: one progress line per host on a terminal (indicatif), plain
-/// lines on stderr otherwise (they read well in a log), tracing events for `-v`, and JSON
-/// lines of every event for `--log-file`.
-#[derive(Debug, Default)]
-pub struct Reporter {
-    pub quiet: bool,
-    bars: Option<indicatif::MultiProgress>,
-    host_bars: Mutex<HashMap<String, indicatif::ProgressBar>>,
-    log: Option<Mutex<std::fs::File>>,
-}
-
-impl Reporter {
-    /// `bars`: draw progress lines (a terminal, no `-v`); `log_file`: where to append events.
-    pub fn new(quiet: bool, bars: bool, log_file: Option<&Path>) -> Result<Reporter> {
-        let log = match log_file {
-            Some(path) => Some(Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("cannot open the log file {}", path.display()))?,
-            )),
-            None => None,
-        };
-        Ok(Reporter {
-            quiet,
-            bars: (bars && !quiet).then(indicatif::MultiProgress::new),
-            host_bars: Mutex::new(HashMap::new()),
-            log,
-        })
-    }
-
-    fn bar(&self, host: &str) -> Option<indicatif::ProgressBar> {
-        let bars = self.bars.as_ref()?;
-        let mut map = self.host_bars.lock().unwrap_or_else(|p| p.into_inner());
-        Some(
-            map.entry(host.to_string())
-                .or_insert_with(|| {
-                    let bar = bars.add(indicatif::ProgressBar::new_spinner());
-                    let style = indicatif::ProgressStyle::with_template(
-                        "{prefix:>14} {pos:>4}/{len:<4} steps  {wide_msg}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
-                    bar.set_style(style);
-                    bar.set_prefix(host.to_string());
-                    bar
-                })
-                .clone(),
-        )
-    }
-
-    /// Appends one JSON line to the log file.
-    pub fn log_event(&self, event: Json) {
-        if let Some(log) = &self.log {
-            use std::io::Write as _;
-            let seconds = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-            let mut line = json!({ "time": seconds });
-            if let (Json::Object(line), Json::Object(event)) = (&mut line, event) {
-                line.extend(event);
-            }
-            let mut file = log.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(file, "{line}");
-        }
-    }
-
-    /// A step ended; `planned` is how many steps the host has planned so far (it grows when a
-    /// later stage resolves more), for the progress line's done/total.
-    pub fn step_done(&self, host: &str, step: &PlannedStep, status: &Status, planned: usize) {
-        let word = match status {
-            Status::Ok => "ok",
-            Status::Changed => "changed",
-            Status::Failed => "FAILED",
-            Status::Skipped => "skipped",
-            Status::NotRun => "not run",
-        };
-        tracing::info!(host, status = word, module = %step.module, target = %step.target, task = %step.task, location = %step.location, "step");
-        self.log_event(json!({
-            "event": "step", "host": host, "status": status, "module": step.module,
-            "target": step.target, "task": step.task, "location": step.location,
-        }));
-        if self.quiet {
-            return;
-        }
-        match self.bar(host) {
-            Some(bar) => {
-                bar.set_length(planned as u64);
-                bar.inc(1);
-                bar.set_message(format!("{word} {} {}", step.module, step.target));
-            }
-            None => eprintln!(
-                "{host}: {word:8} {} {}  ({})",
-                step.module, step.target, step.task
-            ),
-        }
-    }
-
-    pub fn debug(&self, host: &str, message: &Json) {
-        let text = message
-            .as_str()
-            .map_or_else(|| message.to_string(), str::to_string);
-        self.log_event(json!({"event": "debug", "host": host, "message": text}));
-        if self.quiet {
-            return;
-        }
-        match &self.bars {
-            Some(bars) => {
-                let _ = bars.println(format!("{host}: {text}"));
-            }
-            None => eprintln!("{host}: debug    {text}"),
-        }
-    }
-
-    /// Ends the progress lines and logs each host's outcome.
-    pub fn finish(&self, report: &RunReport) {
-        for (_, bar) in self.host_bars.lock().unwrap_or_else(|p| p.into_inner()).drain() {
-            bar.finish_and_clear();
-        }
-        for host in &report.hosts {
-            self.log_event(json!({
-                "event": "host", "host": host.plan.host, "unreachable": host.unreachable,
-                "failed": host.failed(), "error": host.plan.error, "execs": host.execs,
-                "changed": host.count(&Status::Changed), "ok": host.count(&Status::Ok),
-            }));
+            Mode::Plan | Mode::Check if self.hosts.iter().any(|h| h.plan.changes() > 0) => Verdict::Changes,
+            _ => Verdict::Done,
         }
     }
 }
@@ -251,7 +106,8 @@ pub struct RunShared {
     pub load_options: LoadOptions,
     pub hostvars: Arc<dyn HostVarsSource>,
     pub become_passwords: HashMap<String, Secret>,
-    pub reporter: Reporter,
+    pub events: Arc<dyn Events>,
+    pub cancel: Cancel,
     facts: Arc<Mutex<HashMap<String, VarMap>>>,
 }
 
@@ -345,197 +201,10 @@ impl HostVarsSource for RunHostVars {
     }
 }
 
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Whether Ctrl-C was pressed: no new steps start after it.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-/// First Ctrl-C: let running steps finish, start no new ones, report. Second: stop now (130);
-/// dropping the connections ends the remote shells.
-fn watch_interrupts() {
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            eprintln!("\ninterrupted: letting running steps finish; press Ctrl-C again to stop at once");
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("stopped");
-                std::process::exit(130);
-            }
-        }
-    });
-}
-
-/// `deploy plan|apply|check`: runs, prints, and gives the exit code.
-pub fn command(
-    mode: Mode,
-    args: &crate::cli::RunArgs,
-    no_color: bool,
-    verbose: u8,
-) -> Result<std::process::ExitCode> {
-    let become_password = if args.ask_become_pass {
-        Some(Secret::new(crate::transport::read_password("BECOME password: ")?))
-    } else {
-        None
-    };
-    let saved = if mode == Mode::Apply && crate::saved::is_saved_plan(&args.playbook) {
-        Some(load_saved_plan(args)?)
-    } else {
-        None
-    };
-    if saved.is_none() && args.inventories.is_empty() {
-        anyhow::bail!(
-            "an inventory is required: -i INVENTORY (or `deploy apply PLAN.json` for a saved plan)"
-        );
-    }
-    if args.out.is_some() && mode != Mode::Plan {
-        anyhow::bail!("--out saves a plan: it goes with `deploy plan`");
-    }
-    let options = RunOptions {
-        mode,
-        inventories: saved
-            .as_ref()
-            .map_or_else(|| args.inventories.clone(), |s| s.inventories.clone()),
-        playbook: saved
-            .as_ref()
-            .map_or_else(|| args.playbook.clone(), |s| s.playbook.clone()),
-        limit: saved
-            .as_ref()
-            .map_or_else(|| args.limit.clone(), |s| s.limit.clone()),
-        tags: saved
-            .as_ref()
-            .map_or_else(|| args.tags.clone(), |s| s.tags.clone()),
-        skip_tags: saved
-            .as_ref()
-            .map_or_else(|| args.skip_tags.clone(), |s| s.skip_tags.clone()),
-        extra_vars: args.extra_vars.clone(),
-        forks: args.forks,
-        become_password,
-        accept_new_host_keys: args.ssh_accept_new,
-        connect_timeout: Duration::from_secs(args.timeout),
-        force_handlers: args.force_handlers,
-        lock_timeout: Duration::from_secs(args.lock_timeout),
-        step_timeout: args.step_timeout.map(Duration::from_secs),
-        expected: saved.as_ref().map(|s| {
-            Arc::new(
-                s.hosts
-                    .iter()
-                    .map(|h| (h.host.clone(), h.steps.clone()))
-                    .collect::<HashMap<_, _>>(),
-            )
-        }),
-    };
-    let saved_options = options.clone();
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let json = args.format == crate::cli::Format::Json;
-    let bars = verbose == 0 && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let reporter = Reporter::new(mode != Mode::Apply || json, bars, args.log_file.as_deref())?;
-    let started = std::time::Instant::now();
-    let report = runtime.block_on(async {
-        watch_interrupts();
-        run(options, reporter).await
-    })?;
-    if mode == Mode::Apply {
-        write_retry_file(&report, &saved_options.playbook);
-    }
-    if let Some(out) = &args.out {
-        save_plan(out, &saved_options, &report)?;
-    }
-    crate::report::print_run(mode, &report, args, no_color, started.elapsed())
-}
-
-/// Reads a saved plan and checks that the run's inputs are still the ones it was made from.
-fn load_saved_plan(args: &crate::cli::RunArgs) -> Result<crate::saved::SavedPlan> {
-    let saved = crate::saved::load(&args.playbook)?;
-    if !args.inventories.is_empty() || args.limit.is_some() || !args.tags.is_empty() {
-        anyhow::bail!("a saved plan carries its own inventory, limit and tags: give only `deploy apply PLAN.json [-e ...]`");
-    }
-    let root = std::env::current_dir().context("cannot read the current directory")?;
-    let digest = crate::saved::inputs_digest(&saved.inventories, &saved.playbook, &root)?;
-    if digest != saved.inputs_digest {
-        anyhow::bail!(
-            "refused: the inventory or playbook files changed since {} was made; plan again",
-            args.playbook.display()
-        );
-    }
-    if crate::saved::extra_vars_digest(&args.extra_vars) != saved.extra_vars_digest {
-        anyhow::bail!(
-            "refused: the plan was made with other -e arguments; give the same ones (they are not stored)"
-        );
-    }
-    Ok(saved)
-}
-
-/// Writes `deploy plan --out`: the inputs, their digests, and each host's probed steps.
-fn save_plan(out: &Path, options: &RunOptions, report: &RunReport) -> Result<()> {
-    let root = std::env::current_dir().context("cannot read the current directory")?;
-    let plan = crate::saved::SavedPlan {
-        deploy_saved_plan: crate::saved::VERSION,
-        inventories: options.inventories.clone(),
-        playbook: options.playbook.clone(),
-        limit: options.limit.clone(),
-        tags: options.tags.clone(),
-        skip_tags: options.skip_tags.clone(),
-        extra_vars_digest: crate::saved::extra_vars_digest(&options.extra_vars),
-        inputs_digest: crate::saved::inputs_digest(&options.inventories, &options.playbook, &root)?,
-        hosts: report
-            .hosts
-            .iter()
-            .filter(|h| !h.failed())
-            .map(|h| crate::saved::SavedHost {
-                host: h.plan.host.clone(),
-                steps: h
-                    .plan
-                    .steps
-                    .iter()
-                    .filter_map(|s| {
-                        s.fingerprint.as_ref().map(|f| crate::saved::SavedStep {
-                            location: s.location.clone(),
-                            task: s.task.clone(),
-                            fingerprint: f.clone(),
-                        })
-                    })
-                    .collect(),
-            })
-            .collect(),
-    };
-    crate::saved::write(out, &plan)?;
-    eprintln!(
-        "plan saved to {} (apply it with: deploy apply {})",
-        out.display(),
-        out.display()
-    );
-    Ok(())
-}
-
-/// After a run with failed or unreachable hosts, lists them in `PLAYBOOK.retry` beside the
-/// playbook (as Ansible does), so `--limit @PLAYBOOK.retry` reruns only them.
-fn write_retry_file(report: &RunReport, playbook: &Path) {
-    let mut failed: Vec<&str> = report
-        .hosts
-        .iter()
-        .filter(|h| h.failed())
-        .map(|h| h.plan.host.as_str())
-        .collect();
-    failed.extend(report.untouched.iter().map(String::as_str));
-    if failed.is_empty() {
-        return;
-    }
-    let path = playbook.with_extension("retry");
-    let text: String = failed.iter().map(|h| format!("{h}\n")).collect();
-    match std::fs::write(&path, text) {
-        Ok(()) => eprintln!(
-            "retry file: {} (rerun only these hosts with --limit @{})",
-            path.display(),
-            path.display()
-        ),
-        Err(err) => eprintln!("warning: cannot write the retry file {}: {err}", path.display()),
-    }
-}
-
-/// Loads everything, then runs each play over its hosts.
-pub async fn run(options: RunOptions, reporter: Reporter) -> Result<RunReport> {
+/// Loads everything, then runs each play over its hosts. Events go to `events`; `cancel`
+/// stops the run (softly: no new steps; or at once: [`cancel::Stopped`], every connection
+/// closed).
+pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -> Result<RunReport> {
     let inventory = Arc::new(Inventory::load(&options.inventories)?);
     let project_root = std::env::current_dir().context("cannot read the current directory")?;
     let load_options = LoadOptions {
@@ -575,10 +244,16 @@ pub async fn run(options: RunOptions, reporter: Reporter) -> Result<RunReport> {
         load_options,
         hostvars,
         become_passwords: HashMap::new(),
-        reporter,
+        events,
+        cancel: cancel.clone(),
         facts,
     });
-    run_plays(shared, Arc::new(playbook)).await
+    // Stopping at once drops the run's future: every host's task with it, so every
+    // connection closes its ssh ControlMaster on the way out.
+    tokio::select! {
+        report = run_plays(shared, Arc::new(playbook)) => report,
+        () = cancel.stopped_now() => Err(cancel::Stopped.into()),
+    }
 }
 
 /// Checks, before any host is contacted, what Ansible checks when it loads a playbook:
@@ -726,7 +401,7 @@ async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Resul
             .select_with_warnings(&pattern, shared.options.limit.as_deref())
             .with_context(|| format!("{}: bad host pattern", play.hosts.pos))?;
         for warning in &selection.warnings {
-            eprintln!("warning: {warning}");
+            shared.events.warning(warning);
         }
         let hosts = selection.hosts;
         for host in &hosts {
@@ -808,13 +483,15 @@ async fn finish(
         finished.push(runner.finish().await);
     }
     finished.sort_by_key(|r| order.iter().position(|h| *h == r.plan.host).unwrap_or(usize::MAX));
-    let report = RunReport {
+    for host in &finished {
+        shared.events.host_done(host);
+    }
+    shared.events.finished();
+    Ok(RunReport {
         hosts: finished,
         aborted,
         untouched,
-    };
-    shared.reporter.finish(&report);
-    Ok(report)
+    })
 }
 
 /// Whether a batch's failures stop the run: `any_errors_fatal`, or more than

@@ -9,7 +9,7 @@
 
 mod ini;
 mod literal;
-mod output;
+pub mod output;
 mod pattern;
 mod range;
 mod script;
@@ -19,10 +19,9 @@ mod yaml_source;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -275,14 +274,10 @@ impl Inventory {
         Ok(loaded)
     }
 
-    /// The hosts a pattern (`hosts:` of a play) selects, in inventory order; patterns that
-    /// match nothing are reported on stderr as warnings, as Ansible does.
+    /// The hosts a pattern (`hosts:` of a play) selects, in inventory order, without the
+    /// warnings of [`select_with_warnings`](Self::select_with_warnings).
     pub fn select(&self, pattern: &str) -> Result<Vec<String>> {
-        let selection = self.select_with_warnings(pattern, None)?;
-        for warning in &selection.warnings {
-            eprintln!("warning: {warning}");
-        }
-        Ok(selection.hosts)
+        Ok(self.select_with_warnings(pattern, None)?.hosts)
     }
 
     /// The hosts `pattern` selects, restricted to those `limit` (`--limit`, which may name
@@ -425,32 +420,6 @@ pub fn merge(into: &mut Vars, from: &Vars) {
 
 fn implicit_localhost_vars() -> Vars {
     Vars::from([("ansible_connection".to_string(), Value::from("local"))])
-}
-
-/// `deploy inventory`: show an inventory as `ansible-inventory` would.
-pub fn command(args: &crate::cli::InventoryArgs) -> Result<ExitCode> {
-    let inventory = Inventory::load(&args.inventories)?;
-    let text = if let Some(host) = &args.host {
-        output::host(&inventory, host)?
-    } else if args.graph {
-        output::graph(&inventory)
-    } else {
-        let selection = match &args.limit {
-            Some(limit) => {
-                let selection = inventory
-                    .select_with_warnings("all", Some(limit))
-                    .with_context(|| format!("invalid --limit `{limit}`"))?;
-                for warning in &selection.warnings {
-                    eprintln!("warning: {warning}");
-                }
-                selection.hosts
-            }
-            None => inventory.group_hosts("all"),
-        };
-        output::list(&inventory, &selection)?
-    };
-    println!("{text}");
-    Ok(ExitCode::from(crate::cli::exit::OK))
 }
 
 #[cfg(test)]

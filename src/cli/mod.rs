@@ -1,21 +1,41 @@
-//! The command line: one struct per subcommand, from which `--help` is generated.
+//! The command line: one struct per subcommand, from which `--help` is generated, and the
+//! only layer that knows of terminals, stdout and stderr, exit codes and Ctrl-C.
 //!
-//! `main.rs` parses these, sets up logging and maps the outcome to an exit code; every
-//! subcommand's work lives in its own module.
+//! `main.rs` parses these, sets up logging and maps the outcome to an exit code; each
+//! subcommand's command-line work lives in its own module here, over the library below
+//! (docs/architecture.md).
+
+pub mod inventory;
+pub mod log_file;
+pub mod progress;
+pub mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Exit codes, identical for every subcommand (DESIGN.md §2).
+/// Exit codes, identical for every subcommand (README, "Exit codes").
 pub mod exit {
+    use crate::engine::Verdict;
+
     /// Success; for `plan` and `check`: nothing to change.
     pub const OK: u8 = 0;
     /// Bad input, a failed task or an unreachable host.
     pub const ERROR: u8 = 1;
     /// `plan`/`check` only: changes pending on at least one host, and no errors.
     pub const CHANGES: u8 = 2;
+    /// Stopped at once by a second Ctrl-C (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
+
+    /// The exit code of a run's outcome.
+    pub fn of(verdict: Verdict) -> u8 {
+        match verdict {
+            Verdict::Done => OK,
+            Verdict::Changes => CHANGES,
+            Verdict::Failed => ERROR,
+        }
+    }
 }
 
 #[derive(Parser, Debug)]
@@ -199,35 +219,12 @@ pub enum Format {
 
 /// Runs the parsed command line; errors are printed by the caller.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use crate::engine::Mode;
     match cli.command {
-        Command::Plan(args) => run_playbook(crate::engine::Mode::Plan, &args, cli.no_color, cli.verbose),
-        Command::Apply(args) => run_playbook(crate::engine::Mode::Apply, &args, cli.no_color, cli.verbose),
-        Command::Check(args) => run_playbook(crate::engine::Mode::Check, &args, cli.no_color, cli.verbose),
-        Command::Inventory(args) => crate::inventory::command(&args),
+        Command::Plan(args) => run::run_playbook(Mode::Plan, &args, cli.no_color, cli.verbose),
+        Command::Apply(args) => run::run_playbook(Mode::Apply, &args, cli.no_color, cli.verbose),
+        Command::Check(args) => run::run_playbook(Mode::Check, &args, cli.no_color, cli.verbose),
+        Command::Inventory(args) => inventory::command(&args),
         Command::Lab(command) => crate::lab::run(command),
     }
-}
-
-/// `plan`, `apply` and `check`. With `--format json`, a run that cannot start still prints one
-/// JSON document (with an `error`) on stdout; the error also goes to stderr as usual.
-fn run_playbook(
-    mode: crate::engine::Mode,
-    args: &RunArgs,
-    no_color: bool,
-    verbose: u8,
-) -> anyhow::Result<ExitCode> {
-    let outcome = if args.metrics_file.is_some() && mode != crate::engine::Mode::Check {
-        Err(anyhow::anyhow!("--metrics-file is only for `deploy check`"))
-    } else {
-        crate::engine::command(mode, args, no_color, verbose)
-    };
-    if let Err(err) = &outcome {
-        if args.format == Format::Json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::report::error_document(mode, err))?
-            );
-        }
-    }
-    outcome
 }
