@@ -766,6 +766,12 @@ impl HostRunner {
                     self.registered
                         .insert(register.value.clone(), Registered::Pending);
                 }
+                // Facts set from an unknown result are unknown: what reads them waits too.
+                if task.module.name == "set_fact" {
+                    for name in task.params.keys().filter(|k| *k != "cacheable") {
+                        self.registered.insert(name.clone(), Registered::Pending);
+                    }
+                }
                 return Ok(());
             }
         }
@@ -1010,17 +1016,13 @@ impl HostRunner {
         };
         if task.module.kind == ModuleKind::Command && check_mode_false {
             // A query (Ansible runs it even in check mode). It reads the host as the steps
-            // before it leave it, so it runs after any change still pending: when applying,
-            // once that change is applied; in a plan, it is known only after apply. With
-            // nothing pending it runs now, inside the probe, so what reads its output plans
-            // exactly.
+            // before it leave it: when applying, it runs once the changes still pending are
+            // applied (a package installing the program it calls). A plan runs it now, inside
+            // the probe, as `ansible-playbook --check` does, so what reads its output plans
+            // exactly; if it fails while changes are pending, it is known after apply.
             self.probe_queue(run, queue, pending, notified).await?;
-            if self.changes_pending(pending) {
-                if run.options.mode == Mode::Apply {
-                    self.flush(run, queue, pending, notified).await?;
-                } else {
-                    return Ok(self.known_after_apply(meta, "runs after earlier changes", pending));
-                }
+            if run.options.mode == Mode::Apply && self.changes_pending(pending) {
+                self.flush(run, queue, pending, notified).await?;
             }
             return self.run_query(run, step, become_user, meta, pending).await;
         }
@@ -1112,6 +1114,14 @@ impl HostRunner {
         let mut result = command_result(&outcome);
         let failed = self.judge(run, &meta, &mut result, &outcome)?;
         result["changed"] = json!(false);
+        if failed && !meta.ignore_errors && run.options.mode != Mode::Apply && self.changes_pending(pending) {
+            let reason = if meta.no_log {
+                format!("fails before earlier changes: exit code {}", outcome.status)
+            } else {
+                format!("fails before earlier changes: {}", failure_message(&outcome))
+            };
+            return Ok(self.known_after_apply(meta, &reason, pending));
+        }
         if failed && !meta.ignore_errors {
             if meta.no_log {
                 bail!(
