@@ -32,4 +32,3 @@ pub fn command(args: &InventoryArgs) -> Result<ExitCode> {
     println!("{text}");
     Ok(ExitCode::from(exit::OK))
 }
-

@@ -282,4 +282,3 @@ fn write_retry_file(report: &RunReport, playbook: &Path) {
         Err(err) => eprintln!("warning: cannot write the retry file {}: {err}", path.display()),
     }
 }
-

@@ -40,7 +40,9 @@ pub struct Fanout(pub Vec<Box<dyn Events>>);
 
 impl Events for Fanout {
     fn step_done(&self, host: &str, step: &PlannedStep, status: &Status, planned: usize) {
-        self.0.iter().for_each(|e| e.step_done(host, step, status, planned));
+        self.0
+            .iter()
+            .for_each(|e| e.step_done(host, step, status, planned));
     }
 
     fn debug(&self, host: &str, message: &str) {

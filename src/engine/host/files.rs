@@ -1,0 +1,70 @@
+//! The files a task's resource needs (`copy`'s `src`, `template`'s template), found and
+//! rendered on the controller.
+
+use super::*;
+
+/// The files a task's resource may need, found and rendered on the controller.
+pub(super) struct TaskFiles<'a> {
+    pub(super) run: &'a RunShared,
+    pub(super) task: &'a Task,
+    pub(super) context: &'a Context,
+    pub(super) stack: &'a VarStack,
+    pub(super) origin: &'a Origin,
+    pub(super) facts: &'a VarMap,
+}
+
+impl TaskFiles<'_> {
+    fn find(&self, src: &str, subdir: &str) -> Result<std::path::PathBuf> {
+        if let Some(found) = &self.task.source {
+            if !crate::resource::is_template(src) && found.ends_with(src) {
+                return Ok(found.clone());
+            }
+        }
+        let path = std::path::Path::new(src);
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        let mut candidates = Vec::new();
+        if let Some(role) = &self.context.role {
+            candidates.push(role.path.join(subdir).join(src));
+            candidates.push(role.path.join(src));
+        }
+        candidates.push(self.run.playbook_dir.join(subdir).join(src));
+        candidates.push(self.run.playbook_dir.join(src));
+        candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
+            anyhow!(
+                "`{src}` not found in {}",
+                candidates
+                    .iter()
+                    .map(|c| c.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+}
+
+impl BuildContext for TaskFiles<'_> {
+    fn read_source(&self, src: &str) -> Result<Vec<u8>> {
+        let path = self.find(src, "files")?;
+        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    fn render_template(&self, src: &str) -> Result<String> {
+        let path = self.find(src, "templates")?;
+        let mut stack = self.stack.clone();
+        let dir = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+        stack.set(Layer::Magic, "template_path", json!(path.display().to_string()));
+        stack.set(
+            Layer::Magic,
+            "template_fullpath",
+            json!(path.display().to_string()),
+        );
+        stack.set(Layer::Magic, "template_dir", json!(dir));
+        self.run.templar.render_file(&path, &stack, self.origin)
+    }
+
+    fn fact(&self, name: &str) -> Option<Json> {
+        self.facts.get(name).cloned()
+    }
+}

@@ -1,0 +1,357 @@
+//! One host's run: a conversation with one remote shell.
+//!
+//! The shell is opened once per host (per privilege), and everything goes through it: facts,
+//! then the probes of every task it can resolve, then (when applying) the changes, stage by
+//! stage, then the handlers. Each of those is a round of writes and reads within the same
+//! exec, which is what keeps a no-op run at one exec per host however many tasks there are.
+
+mod control;
+mod conversation;
+mod files;
+mod handlers;
+mod outcome;
+mod redact;
+mod resolve;
+mod stage;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use indexmap::IndexMap;
+use serde_json::{json, Value as Json};
+
+use crate::apply::{StageScript, StepOutcome};
+use crate::engine::walk::{self, Context, Item};
+use crate::engine::{Mode, RunShared};
+use crate::error::Pos;
+use crate::plan::{Action, Diff, HostPlan, PlannedHandler, PlannedStep};
+use crate::playbook::{Play, Task};
+use crate::probe::ProbeScript;
+use crate::resource::lifecycle::{paths_overlap, Args, BuildContext, Step};
+use crate::resource::ModuleKind;
+use crate::shell::Script;
+use crate::template::Origin;
+use crate::transport::{random_token, Become, BecomeMethod, Connection, RemoteShell, Target};
+use crate::vars::{Layer, VarMap, VarStack};
+
+pub use self::outcome::{HostReport, Status, StepResult};
+use self::{conversation::*, files::*, handlers::*, redact::*, resolve::*, stage::*};
+
+/// The state of one host across the plays of a run.
+pub struct HostRunner {
+    pub name: String,
+    target: Target,
+    connection: Option<Connection>,
+    shell: Option<(ShellUser, RemoteShell)>,
+    token: String,
+    /// Facts as gathered (exposed to templates when the play gathers facts).
+    facts: VarMap,
+    /// `set_fact` and registered results: they outlive the play, as in Ansible.
+    host_facts: VarMap,
+    registered: HashMap<String, Registered>,
+    /// Handlers a failed earlier run had notified, read from the host.
+    pending_handlers: Vec<String>,
+    /// Values that must never be shown: `deploy_secret_vars`, `no_log` parameters, passwords.
+    secrets: BTreeSet<String>,
+    /// Steps of a saved plan already matched to probed steps, by index.
+    matched: BTreeSet<usize>,
+    /// Steps whose state differs from what a saved plan saw.
+    drifted: Vec<String>,
+    /// Whether the tasks being resolved are notified handlers (their converged steps still run:
+    /// a `daemon_reload` or `wait_for` handler plans as converged but must act when notified).
+    in_handlers: bool,
+    /// A plan never applies: once it has planned a change (or a handler) on this host, every
+    /// later probe reads the host as it is before that change, not as apply would find it.
+    planned_unapplied: bool,
+    report: HostReport,
+    next_id: usize,
+    rounds: usize,
+}
+
+impl HostRunner {
+    pub fn new(name: &str, target: Target) -> HostRunner {
+        HostRunner {
+            name: name.to_string(),
+            report: HostReport {
+                plan: HostPlan {
+                    host: name.to_string(),
+                    address: target.address.clone(),
+                    ..HostPlan::default()
+                },
+                ..HostReport::default()
+            },
+            target,
+            connection: None,
+            shell: None,
+            token: random_token(),
+            facts: VarMap::new(),
+            host_facts: VarMap::new(),
+            registered: HashMap::new(),
+            pending_handlers: Vec::new(),
+            in_handlers: false,
+            planned_unapplied: false,
+            matched: BTreeSet::new(),
+            drifted: Vec::new(),
+            secrets: BTreeSet::new(),
+            next_id: 0,
+            rounds: 0,
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.report.failed()
+    }
+
+    /// The facts gathered on this host, for `hostvars` of other hosts.
+    pub fn visible_facts(&self) -> VarMap {
+        let mut all = self.facts.clone();
+        all.extend(self.host_facts.clone());
+        all
+    }
+
+    /// Closes the connection and hands back the report.
+    pub async fn finish(mut self) -> HostReport {
+        if let Some((_, shell)) = self.shell.take() {
+            if let Ok(out) = shell.finish().await {
+                if out.status != 0 && !self.report.failed() {
+                    let stderr = String::from_utf8_lossy(&out.stderr);
+                    self.report.plan.error = Some(format!(
+                        "the remote shell ended with {}: {}",
+                        out.status,
+                        stderr.trim()
+                    ));
+                }
+            }
+        }
+        if let Some(connection) = self.connection.take() {
+            self.report.execs = connection.exec_count();
+            let _ = connection.close().await;
+        }
+        let secrets = std::mem::take(&mut self.secrets);
+        redact_report(&mut self.report, &secrets);
+        self.report
+    }
+
+    /// Tells the run's watchers (progress, `-v`, `--log-file`) how a step ended, secrets redacted.
+    fn report_step(&self, run: &RunShared, step: &PlannedStep, status: &Status) {
+        let mut shown = step.clone();
+        shown.target = self.redact(&shown.target);
+        shown.task = self.redact(&shown.task);
+        shown.diff.content = None;
+        let planned = self
+            .report
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.diff.action != Action::Skipped)
+            .count();
+        tracing::info!(host = %self.name, status = status.word(), module = %shown.module, target = %shown.target, task = %shown.task, location = %shown.location, "step");
+        run.events.step_done(&self.name, &shown, status, planned);
+    }
+
+    /// Runs (or plans) one play on this host. Errors are recorded in the report, not returned:
+    /// one host failing never stops the others.
+    pub async fn run_play(&mut self, run: &RunShared, play: &Play, play_hosts: &[String]) {
+        if self.failed() {
+            return;
+        }
+        if let Err(err) = self.run_play_inner(run, play, play_hosts).await {
+            let message = format!("{err:#}");
+            if self.connection.is_none() {
+                self.report.unreachable = true;
+            }
+            self.report.plan.error = Some(message);
+        }
+    }
+
+    async fn run_play_inner(&mut self, run: &RunShared, play: &Play, play_hosts: &[String]) -> Result<()> {
+        let play_become = play_become(play);
+        let method = play_become_method(play)
+            .or(self.target.become_method)
+            .unwrap_or_default();
+        self.ensure_shell(run, play_become.clone(), method).await?;
+        if self.facts.is_empty() {
+            self.gather_facts().await?;
+        }
+        let gather = !matches!(
+            play.gather_facts.as_ref().map(|f| &f.value),
+            Some(crate::playbook::Templated::Literal(false))
+        );
+        let base = self.base_stack(run, play, play_hosts, gather)?;
+        self.collect_secret_vars(run, &base)?;
+        let items = walk::play_items(play);
+        let mut notified: Vec<(String, String)> = Vec::new();
+        for name in &self.pending_handlers {
+            let here = play.all_handlers().iter().any(|h| {
+                h.name.as_ref().is_some_and(|n| &n.value == name) || h.listen.iter().any(|l| &l.value == name)
+            });
+            if here {
+                notified.push((name.clone(), PENDING_BY.to_string()));
+                if run.options.mode != Mode::Apply {
+                    let step = PlannedStep {
+                        module: "handler".into(),
+                        target: "(notified by a failed earlier run)".into(),
+                        task: name.clone(),
+                        location: String::new(),
+                        role: None,
+                        diff: Diff::new(Action::Run),
+                        notify: Vec::new(),
+                        fingerprint: None,
+                    };
+                    self.report.plan.steps.push(step);
+                }
+            }
+        }
+        let mut queue: Vec<Unprobed> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let result = self
+            .run_items(run, play, &base, &items, &mut queue, &mut pending, &mut notified)
+            .await;
+        let result = match result {
+            Ok(()) => self.flush(run, &mut queue, &mut pending, &mut notified).await,
+            Err(e) => Err(e),
+        };
+        // Temporary files a killed earlier run left beside managed files go now, even when
+        // nothing else changes (same exec: one more round).
+        if result.is_ok() && run.options.mode == Mode::Apply {
+            self.clean_temporary_files().await?;
+        }
+        // Handlers run when notified, unless the host failed: then they are recorded on the
+        // host and run by the next apply (or now, with --force-handlers).
+        if result.is_ok() || run.options.force_handlers {
+            self.run_handlers(run, play, &base, &mut notified).await?;
+        } else if run.options.mode == Mode::Apply && !notified.is_empty() {
+            let mut names: Vec<String> = self.pending_handlers.clone();
+            names.extend(notified.iter().map(|(name, _)| name.clone()));
+            names.sort();
+            names.dedup();
+            // Best effort: the shell may be gone with the failure that got us here.
+            let _ = self.save_pending_handlers(&names).await;
+        }
+        result
+    }
+
+    /// Removes `.deploy-tmp.*` files left by an interrupted run in the directories of the
+    /// paths this play manages.
+    async fn clean_temporary_files(&mut self) -> Result<()> {
+        let dirs: BTreeSet<String> = self
+            .report
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.target.starts_with('/'))
+            .filter_map(|s| {
+                std::path::Path::new(&s.target)
+                    .parent()
+                    .map(|p| p.display().to_string())
+            })
+            .collect();
+        if dirs.is_empty() {
+            return Ok(());
+        }
+        let mut script = Script::new();
+        for dir in &dirs {
+            script.line("[ -d {} ] && deploy_clean_temps {}", &[dir, dir]);
+        }
+        script.raw("true");
+        let mut probe = ProbeScript::new(&self.token);
+        probe.section("clean", &script);
+        self.round(probe).await?;
+        Ok(())
+    }
+
+    async fn gather_facts(&mut self) -> Result<()> {
+        let mut probe = ProbeScript::new(&self.token);
+        probe.section("facts", &crate::facts::script());
+        let mut pending = Script::new();
+        pending.line("cat {} 2>/dev/null || true", &[PENDING_FILE]);
+        probe.section("pending", &pending);
+        let sections = self.round(probe).await?;
+        let facts = crate::facts::parse(&sections["facts"].output)?;
+        self.facts = facts.into_iter().collect();
+        self.pending_handlers = String::from_utf8_lossy(&sections["pending"].output)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_items<'p>(
+        &'p mut self,
+        run: &'p RunShared,
+        play: &'p Play,
+        base: &'p VarStack,
+        items: &'p [Item<'p>],
+        queue: &'p mut Vec<Unprobed>,
+        pending: &'p mut Vec<Pending>,
+        notified: &'p mut Vec<(String, String)>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'p>> {
+        Box::pin(async move {
+            for item in items {
+                match item {
+                    Item::Task(task, context) => {
+                        self.run_task(run, play, base, task, context, queue, pending, notified)
+                            .await?;
+                    }
+                    Item::Include(include, context) => {
+                        let stack = self.task_stack(base, context, &BTreeMap::new());
+                        let origin = Origin::new(include.pos.clone());
+                        if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
+                            continue;
+                        }
+                        let file = run.templar.render_str(&include.file.value, &stack, &origin)?;
+                        let file = file
+                            .as_str()
+                            .context("include_tasks: the file name is not a string")?;
+                        let base_dir = include
+                            .pos
+                            .path
+                            .parent()
+                            .map(std::path::Path::to_path_buf)
+                            .unwrap_or_default();
+                        let steps = crate::playbook::load_task_file(
+                            &base_dir.join(file),
+                            include.role.clone(),
+                            &run.playbook_dir,
+                            &run.load_options,
+                        )?;
+                        let leaked: &'p [crate::playbook::Step] = Box::leak(steps.into_boxed_slice());
+                        let mut inner = Vec::new();
+                        walk::flatten(leaked, context, &mut inner);
+                        let inner: &'p [Item<'p>] = Box::leak(inner.into_boxed_slice());
+                        self.run_items(run, play, base, inner, queue, pending, notified)
+                            .await?;
+                    }
+                    Item::Rescued {
+                        block,
+                        rescue,
+                        always,
+                    } => {
+                        let attempt = self
+                            .run_items(run, play, base, block, queue, pending, notified)
+                            .await;
+                        let attempt = match attempt {
+                            Ok(()) => self.flush(run, queue, pending, notified).await,
+                            Err(e) => Err(e),
+                        };
+                        if let Err(err) = attempt {
+                            if self.connection.is_none() {
+                                return Err(err);
+                            }
+                            self.host_facts
+                                .insert("ansible_failed_result".into(), json!({"msg": format!("{err:#}")}));
+                            self.run_items(run, play, base, rescue, queue, pending, notified)
+                                .await?;
+                        }
+                        self.run_items(run, play, base, always, queue, pending, notified)
+                            .await?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}

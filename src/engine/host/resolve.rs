@@ -1,0 +1,553 @@
+//! Task resolution: from a task and the variables a host sees to a step to probe (or a
+//! control module to run, or a skip): conditions, loops, `register`ed results and the
+//! variable stack of each task.
+
+use super::*;
+
+impl HostRunner {
+    pub(super) fn base_stack(
+        &self,
+        run: &RunShared,
+        play: &Play,
+        play_hosts: &[String],
+        gather: bool,
+    ) -> Result<VarStack> {
+        let mut stack = VarStack::new();
+        stack.push(Layer::Inventory, run.host_vars(&self.name)?);
+        // `vars:` of an `import_playbook`, then the play's own (which win).
+        stack.push(Layer::PlayVars, node_map(&play.vars));
+        stack.push(Layer::PlayVars, node_map(&play.keywords.vars));
+        for file in &play.vars_files {
+            if let Some(vars) = &file.vars {
+                stack.push(Layer::PlayVarsFiles, node_map(vars));
+            }
+        }
+        let mut facts = if gather { self.facts.clone() } else { VarMap::new() };
+        if gather {
+            facts.insert("ansible_facts".into(), Json::Object(strip_prefix(&self.facts)));
+        }
+        facts.extend(self.host_facts.clone());
+        stack.push(Layer::Facts, facts);
+        stack.push(Layer::ExtraVars, run.extra_vars.clone());
+        let mut magic = run.magic_vars(&self.name);
+        magic.insert("play_hosts".into(), json!(play_hosts));
+        magic.insert("ansible_play_hosts".into(), json!(play_hosts));
+        magic.insert("ansible_play_batch".into(), json!(play_hosts));
+        magic.insert(
+            "ansible_check_mode".into(),
+            json!(run.options.mode != Mode::Apply),
+        );
+        stack.push(Layer::Magic, magic);
+        stack.set_hostvars(Arc::clone(&run.hostvars));
+        Ok(stack)
+    }
+
+    /// The variables a task sees: the play's, its role's, its blocks', its own.
+    pub(super) fn task_stack(
+        &self,
+        base: &VarStack,
+        context: &Context,
+        task_vars: &BTreeMap<String, Json>,
+    ) -> VarStack {
+        let mut stack = base.clone();
+        if let Some(role) = &context.role {
+            stack.push(Layer::RoleDefaults, Arc::clone(&role.defaults));
+            stack.push(Layer::RoleVars, Arc::clone(&role.vars));
+            stack.push(Layer::IncludeParams, Arc::clone(&role.params));
+            stack.set(Layer::Magic, "role_path", json!(role.path.display().to_string()));
+            stack.set(Layer::Magic, "role_name", json!(role.name));
+        }
+        for (layer, vars) in &context.vars {
+            stack.push(*layer, Arc::clone(vars));
+        }
+        if !task_vars.is_empty() {
+            stack.push(
+                Layer::TaskVars,
+                task_vars
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<VarMap>(),
+            );
+        }
+        for (name, value) in &self.host_facts {
+            stack.set(Layer::Facts, name, value.clone());
+        }
+        for (name, value) in &self.registered {
+            if let Registered::Known(value) = value {
+                stack.set(Layer::Facts, name, value.clone());
+            }
+        }
+        stack
+    }
+
+    pub(super) fn conditions_hold(
+        &self,
+        run: &RunShared,
+        inherited: &[(String, Pos)],
+        own: &[crate::playbook::Located<String>],
+        stack: &VarStack,
+        origin: &Origin,
+    ) -> Result<bool> {
+        for (condition, pos) in inherited
+            .iter()
+            .map(|(c, p)| (c.as_str(), p))
+            .chain(own.iter().map(|w| (w.value.as_str(), &w.pos)))
+        {
+            let origin = Origin {
+                pos: pos.clone(),
+                task: origin.task.clone(),
+            };
+            if !run
+                .templar
+                .eval_condition(&Json::String(condition.to_string()), stack, &origin)?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Names registered earlier that a task's templates mention.
+    pub(super) fn registered_dependencies(&self, task: &Task, context: &Context) -> Vec<String> {
+        let mut texts: Vec<String> = task.keywords.when.iter().map(|w| w.value.clone()).collect();
+        texts.extend(context.when.iter().map(|(w, _)| w.clone()));
+        texts.extend(task.params.values().map(|p| p.value.to_string()));
+        if let Some(l) = &task.loop_ {
+            texts.push(l.items.to_value().to_string());
+        }
+        self.registered
+            .keys()
+            .filter(|name| texts.iter().any(|t| mentions(t, name)))
+            .cloned()
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn run_task(
+        &mut self,
+        run: &RunShared,
+        play: &Play,
+        base: &VarStack,
+        task: &Task,
+        context: &Context,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        if !run.tags_match(task) {
+            return Ok(());
+        }
+        // `run_once`: only the play's first host runs it.
+        if walk::literal(&task.keywords.run_once) == Some(true) {
+            let first = base
+                .lookup("ansible_play_hosts")
+                .and_then(|(_, hosts)| hosts.as_array()?.first()?.as_str().map(str::to_string));
+            if first.is_some_and(|first| first != self.name) {
+                self.skip(run, task, context);
+                return Ok(());
+            }
+        }
+        // A task reading a registered result first needs that result: probe what is queued,
+        // and when applying, apply what is pending (one more round, same exec).
+        let dependencies = self.registered_dependencies(task, context);
+        if dependencies.iter().any(|d| {
+            queue
+                .iter()
+                .any(|q| q.meta.register.as_deref() == Some(d.as_str()))
+        }) {
+            self.probe_queue(run, queue, pending, notified).await?;
+        }
+        let unknown = dependencies
+            .iter()
+            .any(|d| matches!(self.registered.get(d), Some(Registered::Pending)));
+        if unknown {
+            if run.options.mode == Mode::Apply {
+                self.flush(run, queue, pending, notified).await?;
+            } else {
+                let display = self.display(
+                    run,
+                    task,
+                    context,
+                    "(known after apply)".to_string(),
+                    Diff::new(Action::Unknown),
+                );
+                self.report.plan.steps.push(display);
+                if let Some(register) = &task.register {
+                    self.registered
+                        .insert(register.value.clone(), Registered::Pending);
+                }
+                // Facts set from an unknown result are unknown: what reads them waits too.
+                if task.module.name == "set_fact" {
+                    for name in task.params.keys().filter(|k| *k != "cacheable") {
+                        self.registered.insert(name.clone(), Registered::Pending);
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let task_vars: BTreeMap<String, Json> = task
+            .keywords
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_value()))
+            .collect();
+        let stack = self.task_stack(base, context, &task_vars);
+        let origin = self.origin(task);
+        // Block and role conditions first; the task's own `when` is evaluated per loop item.
+        if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
+            self.skip(run, task, context);
+            return Ok(());
+        }
+        let items = match &task.loop_ {
+            None => vec![None],
+            Some(l) => {
+                let rendered =
+                    run.templar
+                        .render_value(&l.items.to_value(), &stack, &Origin::new(l.pos.clone()))?;
+                match rendered {
+                    Json::Array(items) => items.into_iter().map(Some).collect(),
+                    Json::Object(map) if l.kind == crate::playbook::LoopKind::Dict => map
+                        .into_iter()
+                        .map(|(k, v)| Some(json!({"key": k, "value": v})))
+                        .collect(),
+                    other => bail!("{}: `loop` must give a list, found {other}", l.pos),
+                }
+            }
+        };
+        let loop_var = task
+            .loop_
+            .as_ref()
+            .and_then(|l| l.loop_var.as_ref())
+            .map_or("item".to_string(), |v| v.value.clone());
+        let mut results = Vec::new();
+        let looped = task.loop_.is_some();
+        for (index, item) in items.into_iter().enumerate() {
+            let mut item_stack = stack.clone();
+            if let Some(item) = &item {
+                item_stack.set(Layer::Magic, &loop_var, item.clone());
+                if let Some(index_var) = task.loop_.as_ref().and_then(|l| l.index_var.as_ref()) {
+                    item_stack.set(Layer::Magic, &index_var.value, json!(index));
+                }
+            }
+            if !self.conditions_hold(run, &[], &task.keywords.when, &item_stack, &origin)? {
+                results.push(
+                    json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}),
+                );
+                if !looped {
+                    self.skip(run, task, context);
+                }
+                continue;
+            }
+            let label = match (&item, task.loop_.as_ref().and_then(|l| l.label.as_ref())) {
+                (Some(_), Some(label)) => Some(run.templar.render_value(
+                    &label.to_value(),
+                    &item_stack,
+                    &origin,
+                )?),
+                (Some(item), None) => Some(item.clone()),
+                (None, _) => None,
+            };
+            let result = self
+                .run_task_item(
+                    run, play, task, context, item_stack, label, queue, pending, notified,
+                )
+                .await?;
+            results.push(result);
+        }
+        if let Some(register) = &task.register {
+            let value = if looped {
+                if results.iter().any(|r| r.is_null()) {
+                    Registered::Pending
+                } else {
+                    Registered::Known(
+                        json!({"results": results, "changed": results.iter().any(|r| r["changed"] == json!(true)), "skipped": false}),
+                    )
+                }
+            } else {
+                match results.pop() {
+                    Some(Json::Null) => Registered::Pending,
+                    Some(value) => Registered::Known(value),
+                    None => Registered::Known(json!({"changed": false, "skipped": true})),
+                }
+            };
+            self.registered.insert(register.value.clone(), value);
+        }
+        Ok(())
+    }
+
+    pub(super) fn origin(&self, task: &Task) -> Origin {
+        let origin = Origin::new(task.pos.clone());
+        match &task.name {
+            Some(name) => origin.task(name.value.clone()),
+            None => origin,
+        }
+    }
+
+    pub(super) fn skip(&mut self, run: &RunShared, task: &Task, context: &Context) {
+        let mut display = self.display(run, task, context, String::new(), Diff::new(Action::Skipped));
+        display.target = task.module.name.to_string();
+        if run.options.mode == Mode::Apply {
+            self.report.results.push(StepResult {
+                step: display.clone(),
+                status: Status::Skipped,
+                message: None,
+            });
+        }
+        self.report.plan.steps.push(display);
+    }
+
+    pub(super) fn display(
+        &self,
+        run: &RunShared,
+        task: &Task,
+        context: &Context,
+        target: String,
+        diff: Diff,
+    ) -> PlannedStep {
+        let location = format!("{}:{}", run.relative(&task.pos.path), task.pos.line);
+        PlannedStep {
+            module: task.module.name.to_string(),
+            task: task
+                .name
+                .as_ref()
+                .map_or_else(|| task.module.name.to_string(), |n| n.value.clone()),
+            target,
+            location,
+            role: context.role.as_ref().map(|r| r.name.clone()),
+            diff,
+            notify: task.notify.iter().map(|n| n.value.clone()).collect(),
+            fingerprint: None,
+        }
+    }
+
+    /// Resolves one task (one loop item). Returns its registered result, or `null` when that
+    /// is known only after apply.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn run_task_item(
+        &mut self,
+        run: &RunShared,
+        play: &Play,
+        task: &Task,
+        context: &Context,
+        stack: VarStack,
+        label: Option<Json>,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<Json> {
+        let origin = self.origin(task);
+        let params: Json = Json::Object(
+            task.params
+                .iter()
+                .map(|(k, p)| (k.clone(), p.value.clone()))
+                .collect(),
+        );
+        let rendered = run.templar.render_value(&params, &stack, &origin)?;
+        let Json::Object(rendered) = rendered else {
+            bail!("{}: parameters did not render to a mapping", task.pos);
+        };
+        let values: IndexMap<String, Json> = rendered.into_iter().collect();
+        let no_log = walk::literal(&task.keywords.no_log)
+            .or(context.no_log)
+            .unwrap_or(false);
+        match task.module.kind {
+            ModuleKind::Control => {
+                return self
+                    .run_control(
+                        run, play, task, context, &values, &stack, pending, queue, notified,
+                    )
+                    .await;
+            }
+            ModuleKind::Resource | ModuleKind::Command => {}
+        }
+        let build = task.module.build.ok_or_else(|| {
+            anyhow!(
+                "{}: module `{}` is not implemented by the engine yet",
+                task.pos,
+                task.module.name
+            )
+        })?;
+        let args = Args::new(task.module, &values);
+        let build_context = TaskFiles {
+            run,
+            task,
+            context,
+            stack: &stack,
+            origin: &origin,
+            facts: &self.facts,
+        };
+        let step =
+            build(&args, &build_context).map_err(|e| crate::error::located(&task.pos, format!("{e:#}")))?;
+        let mut target = step.target();
+        if let Some(label) = &label {
+            if task.loop_.as_ref().is_some_and(|l| l.label.is_some()) {
+                target = label.as_str().map_or_else(|| label.to_string(), str::to_string);
+            }
+        }
+        let become_user = effective_become_user(play, task, context);
+        self.next_id += 1;
+        let id = format!("s{}", self.next_id);
+        let changed_when: Vec<(String, Pos)> = task
+            .changed_when
+            .iter()
+            .map(|c| (c.value.clone(), c.pos.clone()))
+            .collect();
+        let failed_when: Vec<(String, Pos)> = task
+            .failed_when
+            .iter()
+            .map(|c| (c.value.clone(), c.pos.clone()))
+            .collect();
+        let mut display = self.display(run, task, context, target, Diff::converged());
+        if no_log {
+            display.task = format!("{} (no_log)", display.task);
+            display.target = "(hidden by no_log)".to_string();
+        }
+        let check_mode_false = matches!(walk::literal(&task.keywords.check_mode), Some(false));
+        let meta = Pending {
+            id: id.clone(),
+            display,
+            script: Script::new(),
+            always_run: false,
+            register: task.register.as_ref().map(|r| r.value.clone()),
+            notify: task.notify.iter().map(|n| n.value.clone()).collect(),
+            changed_when,
+            failed_when,
+            ignore_errors: walk::literal(&task.keywords.ignore_errors)
+                .or(context.ignore_errors)
+                .unwrap_or(false),
+            stack,
+            origin,
+            no_log,
+            target: step.key(),
+            timeout: match task.keywords.timeout.as_ref().map(|t| &t.value) {
+                Some(crate::playbook::Templated::Literal(seconds)) => Some((*seconds).max(1) as u64),
+                _ => run.options.step_timeout.map(|d| d.as_secs().max(1)),
+            },
+        };
+        if task.module.kind == ModuleKind::Command && check_mode_false {
+            // A query (Ansible runs it even in check mode). It reads the host as the steps
+            // before it leave it: when applying, it runs once the changes still pending are
+            // applied (a package installing the program it calls). A plan runs it now, inside
+            // the probe, as `ansible-playbook --check` does, so what reads its output plans
+            // exactly; if it fails while changes are pending, it is known after apply.
+            self.probe_queue(run, queue, pending, notified).await?;
+            if run.options.mode == Mode::Apply && self.changes_pending(pending) {
+                self.flush(run, queue, pending, notified).await?;
+            }
+            return self.run_query(run, step, become_user, meta, pending).await;
+        }
+        // A step on something an earlier step of this stage changes cannot trust its probe:
+        // it waits for that change (a new stage when applying; `?` in a plan).
+        if queue.iter().any(|q| q.meta.target == meta.target) {
+            self.probe_queue(run, queue, pending, notified).await?;
+        }
+        let stale = pending
+            .iter()
+            .any(|p| p.target == meta.target && (p.display.diff.action.is_change() || p.always_run));
+        if stale {
+            if run.options.mode == Mode::Apply {
+                self.flush(run, queue, pending, notified).await?;
+            } else {
+                return Ok(self.known_after_apply(meta, "after an earlier change to it", pending));
+            }
+        }
+        queue.push(Unprobed {
+            id,
+            step,
+            become_user,
+            meta,
+        });
+        Ok(Json::Null)
+    }
+}
+
+/// What a `register`ed name holds.
+#[derive(Clone, Debug)]
+pub(super) enum Registered {
+    Known(Json),
+    /// The step changes something; its result exists only after apply.
+    Pending,
+}
+
+pub(super) fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<String> {
+    let becomes = walk::literal(&task.keywords.become_)
+        .or(context.become_)
+        .or(walk::literal(&play.keywords.become_))
+        .unwrap_or(false);
+    if !becomes {
+        return None;
+    }
+    task.keywords
+        .become_user
+        .as_ref()
+        .map(|u| u.value.clone())
+        .or_else(|| context.become_user.clone())
+        .or_else(|| play.keywords.become_user.as_ref().map(|u| u.value.clone()))
+        .or_else(|| Some("root".to_string()))
+}
+
+/// The `become_method` the play names, at any level (the loader refuses a play naming two).
+pub(super) fn play_become_method(play: &Play) -> Option<BecomeMethod> {
+    crate::engine::play_become_methods(play)
+        .first()
+        .and_then(|method| BecomeMethod::parse(&method.value))
+}
+
+/// The user the play's shell runs as: root when anything in the play escalates.
+pub(super) fn play_become(play: &Play) -> Option<String> {
+    let play_level = walk::literal(&play.keywords.become_).unwrap_or(false);
+    let anywhere = play_level
+        || crate::playbook::all_tasks(&play.tasks)
+            .iter()
+            .chain(crate::playbook::all_tasks(&play.pre_tasks).iter())
+            .chain(crate::playbook::all_tasks(&play.post_tasks).iter())
+            .any(|t| walk::literal(&t.keywords.become_) == Some(true))
+        || play.roles_in_order().iter().any(|r| {
+            walk::literal(&r.keywords.become_) == Some(true)
+                || crate::playbook::all_tasks(&r.tasks)
+                    .iter()
+                    .any(|t| walk::literal(&t.keywords.become_) == Some(true))
+        });
+    anywhere.then(|| "root".to_string())
+}
+
+/// Whether template text mentions `name` as a variable (a whole identifier).
+pub(super) fn mentions(text: &str, name: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(at) = text[start..].find(name) {
+        let at = start + at;
+        let end = at + name.len();
+        let before = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+        let after = end >= bytes.len() || !(bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_');
+        if before && after {
+            return true;
+        }
+        start = end;
+    }
+    false
+}
+
+pub(super) fn node_map(vars: &crate::playbook::Vars) -> VarMap {
+    vars.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()
+}
+
+pub(super) fn strip_prefix(facts: &VarMap) -> serde_json::Map<String, Json> {
+    facts
+        .iter()
+        .map(|(k, v)| (k.strip_prefix("ansible_").unwrap_or(k).to_string(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_whole_identifiers_only() {
+        assert!(mentions("{{ result.stdout }}", "result"));
+        assert!(mentions("result is changed", "result"));
+        assert!(!mentions("{{ results }}", "result"));
+        assert!(!mentions("{{ my_result }}", "result"));
+    }
+}

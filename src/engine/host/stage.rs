@@ -1,0 +1,549 @@
+//! The probe/apply stage: steps queued for one probe round, planned steps pending their
+//! apply, and the handlers they notify. A stage ends when a later step needs what it
+//! changes (a new round in the same exec), at `flush_handlers`, or at the end of the play.
+
+use super::*;
+
+impl HostRunner {
+    /// Whether a change planned earlier in the run is not applied yet: in this stage when
+    /// applying, anywhere earlier when planning. What a later probe or query reads may then
+    /// differ from what apply will find (a package not installed yet, a user not created).
+    pub(super) fn changes_pending(&self, pending: &[Pending]) -> bool {
+        self.planned_unapplied || pending.iter().any(|p| p.display.diff.action.is_change())
+    }
+
+    /// Inspects a probed step and plans it; a `become_user` missing on the host is an error
+    /// that says so (known after apply when an earlier change may create the user).
+    pub(super) fn plan_step(
+        &self,
+        step: &dyn Step,
+        section: &crate::probe::Section,
+        become_user: Option<&str>,
+    ) -> Result<(Diff, Script)> {
+        if let Some(user) = become_user {
+            let line = format!("{}\n", no_such_user(&self.token));
+            if section.output == line.as_bytes() {
+                bail!("the user `{user}` (become_user) does not exist on the host yet");
+            }
+        }
+        step.plan(section)
+    }
+
+    /// Shows a step as `?` with the reason, and keeps it with the stage so that later steps
+    /// on the same target, and those reading what it registers, are known after apply too.
+    pub(super) fn known_after_apply(
+        &mut self,
+        mut meta: Pending,
+        reason: &str,
+        pending: &mut Vec<Pending>,
+    ) -> Json {
+        meta.display.diff = Diff::known_after_apply(reason);
+        self.report.plan.steps.push(meta.display.clone());
+        if let Some(register) = &meta.register {
+            self.registered.insert(register.clone(), Registered::Pending);
+        }
+        pending.push(meta);
+        Json::Null
+    }
+
+    pub(super) async fn run_query(
+        &mut self,
+        run: &RunShared,
+        step: Box<dyn Step>,
+        become_user: Option<String>,
+        mut meta: Pending,
+        pending: &mut Vec<Pending>,
+    ) -> Result<Json> {
+        let mut probe = ProbeScript::new(&self.token);
+        let snippet = probe_as_user(step.probe(), become_user.as_deref(), &self.token);
+        probe.section(&meta.id, &snippet);
+        let sections = self.round(probe).await?;
+        let (diff, script) = match self.plan_step(step.as_ref(), &sections[&meta.id], become_user.as_deref())
+        {
+            Ok(planned) => planned,
+            // Nothing is pending here (see the caller): in a plan, a user that a handler of
+            // an earlier play may still create is known after apply; otherwise an error.
+            Err(err) if run.options.mode != Mode::Apply && self.changes_pending(pending) => {
+                return Ok(self.known_after_apply(meta, &format!("{err:#}"), pending));
+            }
+            Err(err) => return Err(err.context(format!("{}: {}", meta.display.location, meta.display.task))),
+        };
+        if diff.is_converged() {
+            return Ok(json!({"changed": false, "skipped": true, "msg": "guard: nothing to run"}));
+        }
+        let script = as_user(script, become_user.as_deref(), &self.token);
+        meta.script = with_timeout(script, meta.timeout, &self.token);
+        let mut stage = StageScript::new(&self.token);
+        stage.step(&meta.id, &meta.script, false);
+        let stage = stage.finish();
+        let outcomes = self.stage_round(stage).await.map_err(|(_, err)| err)?;
+        let outcome = outcomes.get(&meta.id).cloned().context("the query did not run")?;
+        let mut result = command_result(&outcome);
+        let failed = self.judge(run, &meta, &mut result, &outcome)?;
+        result["changed"] = json!(false);
+        if failed && !meta.ignore_errors && run.options.mode != Mode::Apply && self.changes_pending(pending) {
+            let reason = if meta.no_log {
+                format!("fails before earlier changes: exit code {}", outcome.status)
+            } else {
+                format!("fails before earlier changes: {}", failure_message(&outcome))
+            };
+            return Ok(self.known_after_apply(meta, &reason, pending));
+        }
+        if failed && !meta.ignore_errors {
+            if meta.no_log {
+                bail!(
+                    "{}: exit code {} (output hidden by no_log)",
+                    meta.display.task,
+                    outcome.status
+                );
+            }
+            bail!("{}: {}", meta.display.task, failure_message(&outcome));
+        }
+        Ok(result)
+    }
+
+    /// Probes the queued steps in one round, and turns each into a planned step.
+    ///
+    /// A step whose plan fails while earlier changes of the stage are still pending (a config
+    /// file that the package being installed will create) is not an error yet: a plan shows it
+    /// as known after apply, and an apply applies the stage so far, then probes it again.
+    pub(super) async fn probe_queue(
+        &mut self,
+        run: &RunShared,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        while !queue.is_empty() {
+            let retry = self.probe_round(run, queue, pending).await?;
+            if retry.is_empty() {
+                break;
+            }
+            self.apply_pending(run, pending, notified).await?;
+            *queue = retry;
+        }
+        Ok(())
+    }
+
+    /// One probe round over the queue; returns the steps to probe again after applying.
+    pub(super) async fn probe_round(
+        &mut self,
+        run: &RunShared,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+    ) -> Result<Vec<Unprobed>> {
+        let mut retry: Vec<Unprobed> = Vec::new();
+        let mut probe = ProbeScript::new(&self.token);
+        for unprobed in queue.iter() {
+            let snippet = probe_as_user(
+                unprobed.step.probe(),
+                unprobed.become_user.as_deref(),
+                &self.token,
+            );
+            probe.section(&unprobed.id, &snippet);
+        }
+        let sections = self.round(probe).await?;
+        // What the changes planned so far in this round may reach: any thing, or these paths.
+        let mut unconfined_change = false;
+        let mut changed_paths: Vec<String> = Vec::new();
+        for unprobed in queue.drain(..) {
+            // When applying, a step after a change is probed again once that change is applied
+            // (a package installing files, say, alters what later steps see), and so is every
+            // step after it, to keep the order. A change confined to some paths spares the
+            // later steps confined to other paths: files into new directories cost one more
+            // round, not one per file. Once a step waits for the next round, all after it do.
+            let stale = !retry.is_empty()
+                || unconfined_change
+                || (!changed_paths.is_empty()
+                    && match unprobed.step.confined_to(&sections[&unprobed.id]) {
+                        Some(paths) => paths
+                            .iter()
+                            .any(|p| changed_paths.iter().any(|c| paths_overlap(p, c))),
+                        None => true,
+                    });
+            if stale {
+                retry.push(unprobed);
+                continue;
+            }
+            let Unprobed {
+                id,
+                step,
+                become_user,
+                mut meta,
+            } = unprobed;
+            let section = &sections[&id];
+            let (mut diff, script) = match self.plan_step(step.as_ref(), section, become_user.as_deref()) {
+                Ok(planned) => planned,
+                Err(err) => {
+                    let earlier = self.changes_pending(pending) || pending.iter().any(|p| p.always_run);
+                    if !earlier {
+                        return Err(err.context(format!("{}: {}", meta.display.location, meta.display.task)));
+                    }
+                    if run.options.mode == Mode::Apply {
+                        retry.push(Unprobed {
+                            id,
+                            step,
+                            become_user,
+                            meta,
+                        });
+                        continue;
+                    }
+                    self.known_after_apply(meta, &format!("{err:#}"), pending);
+                    continue;
+                }
+            };
+            let unchanging = meta
+                .changed_when
+                .iter()
+                .any(|(c, _)| c.trim() == "false" || c.trim() == "False");
+            if unchanging && diff.action == Action::Run {
+                diff = Diff::converged();
+                meta.always_run = true;
+            }
+            // Waiting changes nothing on the host: it is no drift, but the wait still happens.
+            if meta.display.module == "wait_for" && !diff.is_converged() {
+                diff = Diff::converged();
+                meta.always_run = true;
+            }
+            if meta.no_log {
+                diff.content = diff.content.map(|_| "(content hidden: no_log)".to_string());
+                for attribute in &mut diff.attributes {
+                    attribute.before = attribute.before.as_ref().map(|_| "(hidden)".to_string());
+                    attribute.after = attribute.after.as_ref().map(|_| "(hidden)".to_string());
+                }
+            }
+            meta.display.diff = diff.clone();
+            meta.display.fingerprint = Some(section_fingerprint(section));
+            self.compare_with_saved_plan(run, &meta.display);
+            let script = if diff.is_converged() && !meta.always_run && !self.in_handlers {
+                Script::new()
+            } else {
+                script
+            };
+            let script = as_user(script, become_user.as_deref(), &self.token);
+            meta.script = with_timeout(script, meta.timeout, &self.token);
+            let registered = if diff.is_converged() && !meta.always_run {
+                Registered::Known(json!({"changed": false, "failed": false}))
+            } else {
+                Registered::Pending
+            };
+            if let Some(register) = &meta.register {
+                self.registered.insert(register.clone(), registered);
+            }
+            self.report.plan.steps.push(meta.display.clone());
+            let changes = !meta.script.is_empty();
+            pending.push(meta);
+            if changes && run.options.mode == Mode::Apply && !self.in_handlers {
+                match step.confined_to(section) {
+                    Some(paths) => changed_paths.extend(paths),
+                    None => unconfined_change = true,
+                }
+            }
+        }
+        Ok(retry)
+    }
+
+    /// When applying a saved plan: notes a step whose probe differs from what the plan saw.
+    pub(super) fn compare_with_saved_plan(&mut self, run: &RunShared, step: &PlannedStep) {
+        let Some(expected) = &run.options.expected else {
+            return;
+        };
+        let Some(saved) = expected.get(&self.name) else {
+            self.drifted
+                .push("this host is not in the saved plan".to_string());
+            return;
+        };
+        let position = saved.iter().enumerate().position(|(i, s)| {
+            !self.matched.contains(&i) && s.location == step.location && s.task == step.task
+        });
+        match position {
+            Some(i) => {
+                self.matched.insert(i);
+                if step.fingerprint.as_deref() != Some(saved[i].fingerprint.as_str()) {
+                    self.drifted.push(format!("{} ({})", step.task, step.location));
+                }
+            }
+            None => self.drifted.push(format!(
+                "{} ({}): not in the saved plan",
+                step.task, step.location
+            )),
+        }
+    }
+
+    /// Probes what is queued and, when applying, applies what is pending: the end of a stage.
+    pub(super) async fn flush(
+        &mut self,
+        run: &RunShared,
+        queue: &mut Vec<Unprobed>,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        self.probe_queue(run, queue, pending, notified).await?;
+        self.apply_pending(run, pending, notified).await
+    }
+
+    /// Applies the planned steps of the stage (when applying), or records the handlers they
+    /// would notify (when planning).
+    pub(super) async fn apply_pending(
+        &mut self,
+        run: &RunShared,
+        pending: &mut Vec<Pending>,
+        notified: &mut Vec<(String, String)>,
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if run.options.mode == Mode::Apply && !self.drifted.is_empty() {
+            for step in pending.drain(..) {
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::NotRun,
+                    message: None,
+                });
+            }
+            bail!(
+                "refused: the host changed since the saved plan; plan again. Steps whose state changed: {}",
+                self.drifted.join("; ")
+            );
+        }
+        if run.options.mode == Mode::Apply && run.cancel.stopping() {
+            for step in pending.drain(..) {
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::NotRun,
+                    message: None,
+                });
+            }
+            bail!("interrupted (Ctrl-C): no further steps were started");
+        }
+        if run.options.mode != Mode::Apply {
+            for step in pending.drain(..) {
+                if step.display.diff.action.is_change() {
+                    self.planned_unapplied = true;
+                    for handler in &step.notify {
+                        notified.push((handler.clone(), step.display.task.clone()));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let mut stage = StageScript::new(&self.token);
+        let mut any = false;
+        for step in pending.iter() {
+            if !step.script.is_empty() {
+                stage.step(&step.id, &step.script, !step.ignore_errors);
+                any = true;
+            }
+        }
+        let (outcomes, lost) = if any {
+            match self.stage_round(stage.finish()).await {
+                Ok(outcomes) => (outcomes, None),
+                Err((finished, err)) => (finished, Some(err)),
+            }
+        } else {
+            (BTreeMap::new(), None)
+        };
+        let mut failure = None;
+        for step in pending.drain(..) {
+            if failure.is_some() {
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::NotRun,
+                    message: None,
+                });
+                continue;
+            }
+            let Some(outcome) = outcomes.get(&step.id) else {
+                if lost.is_some() && !step.script.is_empty() {
+                    // Sent, but the host never said how it ended.
+                    let message =
+                        "the connection was lost while this step ran: it may or may not have taken effect";
+                    self.report_step(run, &step.display, &Status::Failed);
+                    self.report.results.push(StepResult {
+                        step: step.display,
+                        status: Status::Failed,
+                        message: Some(message.to_string()),
+                    });
+                    failure = Some(String::new());
+                    continue;
+                }
+                // Converged: nothing was sent for it.
+                if let Some(register) = &step.register {
+                    self.registered.insert(
+                        register.clone(),
+                        Registered::Known(json!({"changed": false, "failed": false})),
+                    );
+                }
+                self.report_step(run, &step.display, &Status::Ok);
+                self.report.results.push(StepResult {
+                    step: step.display,
+                    status: Status::Ok,
+                    message: None,
+                });
+                continue;
+            };
+            let mut result = command_result(outcome);
+            let failed = self.judge(run, &step, &mut result, outcome)?;
+            let changed = result["changed"] == json!(true);
+            if let Some(register) = &step.register {
+                self.registered
+                    .insert(register.clone(), Registered::Known(result.clone()));
+            }
+            let status = if failed {
+                Status::Failed
+            } else if changed {
+                Status::Changed
+            } else {
+                Status::Ok
+            };
+            if changed && !failed {
+                for handler in &step.notify {
+                    notified.push((handler.clone(), step.display.task.clone()));
+                }
+            }
+            self.report_step(run, &step.display, &status);
+            let shown = if step.no_log {
+                format!("exit code {} (output hidden by no_log)", outcome.status)
+            } else {
+                failure_message(outcome)
+            };
+            let message = failed.then(|| shown.clone());
+            if failed && !step.ignore_errors {
+                failure = Some(format!(
+                    "{} ({}): {shown}",
+                    step.display.task, step.display.location
+                ));
+            }
+            self.report.results.push(StepResult {
+                step: step.display,
+                status,
+                message,
+            });
+        }
+        if let Some(err) = lost {
+            return Err(err);
+        }
+        match failure {
+            Some(message) => Err(anyhow!(message)),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies `changed_when` and `failed_when`; returns whether the step failed.
+    pub(super) fn judge(
+        &self,
+        run: &RunShared,
+        step: &Pending,
+        result: &mut Json,
+        outcome: &StepOutcome,
+    ) -> Result<bool> {
+        let mut stack = step.stack.clone();
+        if let Some(register) = &step.register {
+            stack.set(Layer::Facts, register, result.clone());
+        }
+        stack.set(Layer::Facts, "result", result.clone());
+        let mut failed = outcome.status != 0;
+        if !step.failed_when.is_empty() {
+            failed = true;
+            for (condition, pos) in &step.failed_when {
+                let origin = Origin {
+                    pos: pos.clone(),
+                    task: step.origin.task.clone(),
+                };
+                if !run
+                    .templar
+                    .eval_condition(&Json::String(condition.clone()), &stack, &origin)?
+                {
+                    failed = false;
+                }
+            }
+        }
+        if !step.changed_when.is_empty() {
+            let mut changed = true;
+            for (condition, pos) in &step.changed_when {
+                let origin = Origin {
+                    pos: pos.clone(),
+                    task: step.origin.task.clone(),
+                };
+                if !run
+                    .templar
+                    .eval_condition(&Json::String(condition.clone()), &stack, &origin)?
+                {
+                    changed = false;
+                }
+            }
+            result["changed"] = json!(changed);
+        }
+        result["failed"] = json!(failed);
+        Ok(failed)
+    }
+}
+
+/// A step planned in the current stage and not yet applied.
+pub(super) struct Pending {
+    pub(super) id: String,
+    pub(super) display: PlannedStep,
+    pub(super) script: Script,
+    /// Runs at apply even though the plan shows no change (`changed_when: false` commands).
+    pub(super) always_run: bool,
+    pub(super) register: Option<String>,
+    pub(super) notify: Vec<String>,
+    pub(super) changed_when: Vec<(String, Pos)>,
+    pub(super) failed_when: Vec<(String, Pos)>,
+    pub(super) ignore_errors: bool,
+    pub(super) stack: VarStack,
+    pub(super) origin: Origin,
+    /// Seconds the step may run.
+    pub(super) timeout: Option<u64>,
+    /// `no_log`: the step's target, content and output are never shown.
+    pub(super) no_log: bool,
+    /// What the step manages (a path, a package list), unredacted: a later step on the same
+    /// target must wait for this one to be applied.
+    pub(super) target: String,
+}
+
+/// A resource step waiting for its probe.
+pub(super) struct Unprobed {
+    pub(super) id: String,
+    pub(super) step: Box<dyn Step>,
+    pub(super) become_user: Option<String>,
+    pub(super) meta: Pending,
+}
+
+/// A digest of what a probe section printed, and how it ended.
+pub(super) fn section_fingerprint(section: &crate::probe::Section) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(section.status.to_le_bytes());
+    hasher.update(&section.output);
+    crate::saved::hex(&hasher.finalize())
+}
+
+/// A step's outcome as Ansible registers it.
+pub(super) fn command_result(outcome: &StepOutcome) -> Json {
+    let stdout = String::from_utf8_lossy(&outcome.stdout)
+        .trim_end_matches('\n')
+        .to_string();
+    let stderr = String::from_utf8_lossy(&outcome.stderr)
+        .trim_end_matches('\n')
+        .to_string();
+    json!({
+        "changed": outcome.changed,
+        "rc": outcome.status,
+        "stdout": stdout,
+        "stdout_lines": stdout.lines().collect::<Vec<_>>(),
+        "stderr": stderr,
+        "stderr_lines": stderr.lines().collect::<Vec<_>>(),
+        "failed": outcome.status != 0,
+    })
+}
+
+pub(super) fn failure_message(outcome: &StepOutcome) -> String {
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        format!("exit code {}", outcome.status)
+    } else {
+        format!("exit code {}: {stderr}", outcome.status)
+    }
+}
