@@ -190,6 +190,57 @@ fn killed_runs_leave_every_file_old_or_new() {
     assert_eq!(common::stdout(&leftovers).trim(), "0");
 }
 
+/// The ssh processes whose command line names `dir` (a run's ControlMasters keep their
+/// control sockets in the directory `deploy` runs in).
+fn ssh_processes_of(dir: &Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if line.starts_with("ssh ") && line.contains(&needle) {
+            found.push(format!("{}: {line}", entry.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+#[test]
+#[ignore = "lab test: needs root; scripts/test runs it"]
+fn a_second_ctrl_c_leaves_no_ssh_process_behind() {
+    common::require_lab();
+    let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let inventory = common::lab_up(2);
+    let dir = common::project("- hosts: h1:h2\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n");
+    let child = deploy_in(dir.path(), &inventory, &["apply", "site.yml"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both hosts connected (a ControlMaster each) and their step running.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ssh_processes_of(dir.path()).len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ssh_processes_of(dir.path()).len(), 2, "one master per host");
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..2 {
+        // SAFETY: signalling our own child process by its PID.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", common::stderr(&out));
+    // The masters were shut down on the way out, not left to run on their own.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ssh_processes_of(dir.path()).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ssh_processes_of(dir.path()), Vec::<String>::new());
+}
+
 #[test]
 #[ignore = "lab test: needs root; scripts/test runs it"]
 fn interrupt_stops_new_steps_and_handlers_are_not_lost() {

@@ -1,4 +1,9 @@
 //! `meta`: acts on the run itself; only `flush_handlers` and `noop` are supported.
+use anyhow::{bail, Result};
+use indexmap::IndexMap;
+use serde_json::{json, Value as Json};
+
+use super::control::{ControlContext, Effect};
 use super::{FreeForm, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Runs the handlers notified so far, now rather than at the end of the play.
@@ -13,8 +18,19 @@ pub static SPEC: ModuleSpec = ModuleSpec {
     free_form: FreeForm::Raw("action"),
     params: &[P::new("action", Str).required()],
     validate: Some(supported_action),
+    control: Some(run),
     ..ModuleSpec::DEFAULT
 };
+
+/// `flush_handlers` asks the engine to run the handlers notified so far; `noop` does nothing.
+fn run(values: &IndexMap<String, Json>, context: &dyn ControlContext) -> Result<(Json, Effect)> {
+    let effect = match values.get("action").and_then(Json::as_str) {
+        Some("flush_handlers") => Effect::FlushHandlers,
+        Some("noop") | None => Effect::None,
+        Some(other) => bail!("{}: meta `{other}` is not supported", context.pos()),
+    };
+    Ok((json!({"changed": false}), effect))
+}
 
 /// The actions `deploy` implements.
 pub const ACTIONS: &[&str] = &["flush_handlers", "noop"];

@@ -20,6 +20,7 @@ pub mod assert;
 pub mod blockinfile;
 pub mod command;
 pub mod content;
+pub mod control;
 pub mod copy;
 pub mod cron;
 pub mod debug;
@@ -92,6 +93,9 @@ pub enum ModuleKind {
     Resource,
     /// Runs a command; converged only through `creates`/`removes`.
     Command,
+    /// Waits for a condition on the host (`wait_for`): never drift, since waiting changes
+    /// nothing, but the wait still happens when applying.
+    Wait,
     /// Acts on the run itself (`debug`, `set_fact`, `meta`, includes): nothing on the host.
     Control,
 }
@@ -224,8 +228,13 @@ pub struct ModuleSpec {
     pub required_if: &'static [(&'static str, &'static str, &'static [&'static str])],
     pub validate: Option<Validate>,
     /// Turns resolved parameters into the resource the engine probes, diffs and applies;
-    /// `None` for the modules the engine runs itself (`debug`, `set_fact`, includes, ...).
+    /// `None` for control modules and includes.
     pub build: Option<lifecycle::Build>,
+    /// A control module's behaviour (`debug`, `set_fact`, ...).
+    pub control: Option<control::Control>,
+    /// Its parameters name host facts it sets (`set_fact`): when its values are known only
+    /// after apply, so are those facts.
+    pub sets_facts: bool,
 }
 
 impl ModuleSpec {
@@ -243,6 +252,8 @@ impl ModuleSpec {
         required_if: &[],
         validate: None,
         build: None,
+        control: None,
+        sets_facts: false,
     };
 
     /// Whether `name` (short, FQCN, alias) names this module.

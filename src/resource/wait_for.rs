@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 
 use super::lifecycle::{key_values, value_of, Args, BuildContext, Resource, Step};
 use super::support::{detach_stdin, yes_no, Rechecked};
-use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use super::{DefaultValue as D, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 use crate::plan::{Action, AttributeChange, Diff};
 use crate::probe::Section;
 use crate::shell::Script;
@@ -25,6 +25,7 @@ use crate::shell::Script;
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "wait_for",
     fqcn: "ansible.builtin.wait_for",
+    kind: ModuleKind::Wait,
     params: &[
         P::new("host", Str).default(D::Str("127.0.0.1")),
         P::new("port", Int),

@@ -86,9 +86,8 @@ impl HostRunner {
                 }
                 return Ok(());
             }
-            let mut queue = Vec::new();
-            let mut pending = Vec::new();
-            let mut more = Vec::new();
+            // The handlers' own stage: what they notify in turn is not run again.
+            let mut stage = Stage::default();
             // Converged steps of notified handlers still run (a daemon-reload, a wait).
             self.in_handlers = true;
             let mut ran = Ok(());
@@ -101,23 +100,14 @@ impl HostRunner {
                     .and_then(|r| roles.iter().find(|role| role.path == r.path))
                     .map_or_else(Context::default, |role| Context::for_role(role));
                 ran = self
-                    .run_task(
-                        run,
-                        play,
-                        base,
-                        handler,
-                        &context,
-                        &mut queue,
-                        &mut pending,
-                        &mut more,
-                    )
+                    .run_task(run, play, base, handler, &context, &mut stage)
                     .await;
                 if ran.is_err() {
                     break;
                 }
             }
             if ran.is_ok() {
-                ran = self.flush(run, &mut queue, &mut pending, &mut more).await;
+                ran = self.flush(run, &mut stage).await;
             }
             self.in_handlers = false;
             ran?;
@@ -144,5 +134,5 @@ impl HostRunner {
 /// Where a host keeps the handlers a failed run owes it.
 pub(super) const PENDING_FILE: &str = "/var/lib/deploy/pending-handlers";
 
-/// How a handler owed by an earlier run shows as notified.
+/// How a handler owed by an earlier run shows as stage.notified.
 pub(super) const PENDING_BY: &str = "a failed earlier run";

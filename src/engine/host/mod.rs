@@ -181,13 +181,13 @@ impl HostRunner {
         let base = self.base_stack(run, play, play_hosts, gather)?;
         self.collect_secret_vars(run, &base)?;
         let items = walk::play_items(play);
-        let mut notified: Vec<(String, String)> = Vec::new();
+        let mut stage = Stage::default();
         for name in &self.pending_handlers {
             let here = play.all_handlers().iter().any(|h| {
                 h.name.as_ref().is_some_and(|n| &n.value == name) || h.listen.iter().any(|l| &l.value == name)
             });
             if here {
-                notified.push((name.clone(), PENDING_BY.to_string()));
+                stage.notified.push((name.clone(), PENDING_BY.to_string()));
                 if run.options.mode != Mode::Apply {
                     let step = PlannedStep {
                         module: "handler".into(),
@@ -203,13 +203,9 @@ impl HostRunner {
                 }
             }
         }
-        let mut queue: Vec<Unprobed> = Vec::new();
-        let mut pending: Vec<Pending> = Vec::new();
-        let result = self
-            .run_items(run, play, &base, &items, &mut queue, &mut pending, &mut notified)
-            .await;
+        let result = self.run_items(run, play, &base, &items, &mut stage).await;
         let result = match result {
-            Ok(()) => self.flush(run, &mut queue, &mut pending, &mut notified).await,
+            Ok(()) => self.flush(run, &mut stage).await,
             Err(e) => Err(e),
         };
         // Temporary files a killed earlier run left beside managed files go now, even when
@@ -220,10 +216,10 @@ impl HostRunner {
         // Handlers run when notified, unless the host failed: then they are recorded on the
         // host and run by the next apply (or now, with --force-handlers).
         if result.is_ok() || run.options.force_handlers {
-            self.run_handlers(run, play, &base, &mut notified).await?;
-        } else if run.options.mode == Mode::Apply && !notified.is_empty() {
+            self.run_handlers(run, play, &base, &mut stage.notified).await?;
+        } else if run.options.mode == Mode::Apply && !stage.notified.is_empty() {
             let mut names: Vec<String> = self.pending_handlers.clone();
-            names.extend(notified.iter().map(|(name, _)| name.clone()));
+            names.extend(stage.notified.iter().map(|(name, _)| name.clone()));
             names.sort();
             names.dedup();
             // Best effort: the shell may be gone with the failure that got us here.
@@ -278,23 +274,21 @@ impl HostRunner {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn run_items<'p>(
-        &'p mut self,
-        run: &'p RunShared,
-        play: &'p Play,
-        base: &'p VarStack,
-        items: &'p [Item<'p>],
-        queue: &'p mut Vec<Unprobed>,
-        pending: &'p mut Vec<Pending>,
-        notified: &'p mut Vec<(String, String)>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'p>> {
+    /// Runs a play's items in order, expanding dynamic includes as they are reached. (Boxed:
+    /// an include's items run through here too.)
+    fn run_items<'a>(
+        &'a mut self,
+        run: &'a RunShared,
+        play: &'a Play,
+        base: &'a VarStack,
+        items: &'a [Item<'_>],
+        stage: &'a mut Stage,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
         Box::pin(async move {
             for item in items {
                 match item {
                     Item::Task(task, context) => {
-                        self.run_task(run, play, base, task, context, queue, pending, notified)
-                            .await?;
+                        self.run_task(run, play, base, task, context, stage).await?;
                     }
                     Item::Include(include, context) => {
                         let stack = self.task_stack(base, context, &BTreeMap::new());
@@ -318,23 +312,19 @@ impl HostRunner {
                             &run.playbook_dir,
                             &run.load_options,
                         )?;
-                        let leaked: &'p [crate::playbook::Step] = Box::leak(steps.into_boxed_slice());
+                        // The included steps live as long as the host runs them, no longer.
                         let mut inner = Vec::new();
-                        walk::flatten(leaked, context, &mut inner);
-                        let inner: &'p [Item<'p>] = Box::leak(inner.into_boxed_slice());
-                        self.run_items(run, play, base, inner, queue, pending, notified)
-                            .await?;
+                        walk::flatten(&steps, context, &mut inner);
+                        self.run_items(run, play, base, &inner, stage).await?;
                     }
                     Item::Rescued {
                         block,
                         rescue,
                         always,
                     } => {
-                        let attempt = self
-                            .run_items(run, play, base, block, queue, pending, notified)
-                            .await;
+                        let attempt = self.run_items(run, play, base, block, stage).await;
                         let attempt = match attempt {
-                            Ok(()) => self.flush(run, queue, pending, notified).await,
+                            Ok(()) => self.flush(run, stage).await,
                             Err(e) => Err(e),
                         };
                         if let Err(err) = attempt {
@@ -343,11 +333,9 @@ impl HostRunner {
                             }
                             self.host_facts
                                 .insert("ansible_failed_result".into(), json!({"msg": format!("{err:#}")}));
-                            self.run_items(run, play, base, rescue, queue, pending, notified)
-                                .await?;
+                            self.run_items(run, play, base, rescue, stage).await?;
                         }
-                        self.run_items(run, play, base, always, queue, pending, notified)
-                            .await?;
+                        self.run_items(run, play, base, always, stage).await?;
                     }
                 }
             }

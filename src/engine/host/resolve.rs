@@ -122,7 +122,6 @@ impl HostRunner {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn run_task(
         &mut self,
         run: &RunShared,
@@ -130,9 +129,7 @@ impl HostRunner {
         base: &VarStack,
         task: &Task,
         context: &Context,
-        queue: &mut Vec<Unprobed>,
-        pending: &mut Vec<Pending>,
-        notified: &mut Vec<(String, String)>,
+        stage: &mut Stage,
     ) -> Result<()> {
         if !run.tags_match(task) {
             return Ok(());
@@ -151,18 +148,19 @@ impl HostRunner {
         // and when applying, apply what is pending (one more round, same exec).
         let dependencies = self.registered_dependencies(task, context);
         if dependencies.iter().any(|d| {
-            queue
+            stage
+                .queue
                 .iter()
                 .any(|q| q.meta.register.as_deref() == Some(d.as_str()))
         }) {
-            self.probe_queue(run, queue, pending, notified).await?;
+            self.probe_queue(run, stage).await?;
         }
         let unknown = dependencies
             .iter()
             .any(|d| matches!(self.registered.get(d), Some(Registered::Pending)));
         if unknown {
             if run.options.mode == Mode::Apply {
-                self.flush(run, queue, pending, notified).await?;
+                self.flush(run, stage).await?;
             } else {
                 let display = self.display(
                     run,
@@ -177,7 +175,7 @@ impl HostRunner {
                         .insert(register.value.clone(), Registered::Pending);
                 }
                 // Facts set from an unknown result are unknown: what reads them waits too.
-                if task.module.name == "set_fact" {
+                if task.module.sets_facts {
                     for name in task.params.keys().filter(|k| *k != "cacheable") {
                         self.registered.insert(name.clone(), Registered::Pending);
                     }
@@ -249,7 +247,15 @@ impl HostRunner {
             };
             let result = self
                 .run_task_item(
-                    run, play, task, context, item_stack, label, queue, pending, notified,
+                    run,
+                    play,
+                    task,
+                    context,
+                    LoopItem {
+                        stack: item_stack,
+                        label,
+                    },
+                    stage,
                 )
                 .await?;
             results.push(result);
@@ -322,19 +328,16 @@ impl HostRunner {
 
     /// Resolves one task (one loop item). Returns its registered result, or `null` when that
     /// is known only after apply.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn run_task_item(
         &mut self,
         run: &RunShared,
         play: &Play,
         task: &Task,
         context: &Context,
-        stack: VarStack,
-        label: Option<Json>,
-        queue: &mut Vec<Unprobed>,
-        pending: &mut Vec<Pending>,
-        notified: &mut Vec<(String, String)>,
+        item: LoopItem,
+        stage: &mut Stage,
     ) -> Result<Json> {
+        let LoopItem { stack, label } = item;
         let origin = self.origin(task);
         let params: Json = Json::Object(
             task.params
@@ -352,13 +355,9 @@ impl HostRunner {
             .unwrap_or(false);
         match task.module.kind {
             ModuleKind::Control => {
-                return self
-                    .run_control(
-                        run, play, task, context, &values, &stack, pending, queue, notified,
-                    )
-                    .await;
+                return self.run_control(run, play, task, &values, &stack, stage).await;
             }
-            ModuleKind::Resource | ModuleKind::Command => {}
+            ModuleKind::Resource | ModuleKind::Command | ModuleKind::Wait => {}
         }
         let build = task.module.build.ok_or_else(|| {
             anyhow!(
@@ -405,6 +404,7 @@ impl HostRunner {
         let check_mode_false = matches!(walk::literal(&task.keywords.check_mode), Some(false));
         let meta = Pending {
             id: id.clone(),
+            kind: task.module.kind,
             display,
             script: Script::new(),
             always_run: false,
@@ -430,28 +430,29 @@ impl HostRunner {
             // applied (a package installing the program it calls). A plan runs it now, inside
             // the probe, as `ansible-playbook --check` does, so what reads its output plans
             // exactly; if it fails while changes are pending, it is known after apply.
-            self.probe_queue(run, queue, pending, notified).await?;
-            if run.options.mode == Mode::Apply && self.changes_pending(pending) {
-                self.flush(run, queue, pending, notified).await?;
+            self.probe_queue(run, stage).await?;
+            if run.options.mode == Mode::Apply && self.changes_pending(stage) {
+                self.flush(run, stage).await?;
             }
-            return self.run_query(run, step, become_user, meta, pending).await;
+            return self.run_query(run, step, become_user, meta, stage).await;
         }
         // A step on something an earlier step of this stage changes cannot trust its probe:
         // it waits for that change (a new stage when applying; `?` in a plan).
-        if queue.iter().any(|q| q.meta.target == meta.target) {
-            self.probe_queue(run, queue, pending, notified).await?;
+        if stage.queue.iter().any(|q| q.meta.target == meta.target) {
+            self.probe_queue(run, stage).await?;
         }
-        let stale = pending
+        let stale = stage
+            .pending
             .iter()
             .any(|p| p.target == meta.target && (p.display.diff.action.is_change() || p.always_run));
         if stale {
             if run.options.mode == Mode::Apply {
-                self.flush(run, queue, pending, notified).await?;
+                self.flush(run, stage).await?;
             } else {
-                return Ok(self.known_after_apply(meta, "after an earlier change to it", pending));
+                return Ok(self.known_after_apply(meta, "after an earlier change to it", stage));
             }
         }
-        queue.push(Unprobed {
+        stage.queue.push(Unprobed {
             id,
             step,
             become_user,
@@ -459,6 +460,13 @@ impl HostRunner {
         });
         Ok(Json::Null)
     }
+}
+
+/// One loop item of a task (or the task itself, without a loop): the variables it sees,
+/// `item` included, and its `loop_control.label`.
+pub(super) struct LoopItem {
+    pub(super) stack: VarStack,
+    pub(super) label: Option<Json>,
 }
 
 /// What a `register`ed name holds.

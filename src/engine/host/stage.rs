@@ -8,8 +8,8 @@ impl HostRunner {
     /// Whether a change planned earlier in the run is not applied yet: in this stage when
     /// applying, anywhere earlier when planning. What a later probe or query reads may then
     /// differ from what apply will find (a package not installed yet, a user not created).
-    pub(super) fn changes_pending(&self, pending: &[Pending]) -> bool {
-        self.planned_unapplied || pending.iter().any(|p| p.display.diff.action.is_change())
+    pub(super) fn changes_pending(&self, stage: &Stage) -> bool {
+        self.planned_unapplied || stage.pending.iter().any(|p| p.display.diff.action.is_change())
     }
 
     /// Inspects a probed step and plans it; a `become_user` missing on the host is an error
@@ -31,18 +31,13 @@ impl HostRunner {
 
     /// Shows a step as `?` with the reason, and keeps it with the stage so that later steps
     /// on the same target, and those reading what it registers, are known after apply too.
-    pub(super) fn known_after_apply(
-        &mut self,
-        mut meta: Pending,
-        reason: &str,
-        pending: &mut Vec<Pending>,
-    ) -> Json {
+    pub(super) fn known_after_apply(&mut self, mut meta: Pending, reason: &str, stage: &mut Stage) -> Json {
         meta.display.diff = Diff::known_after_apply(reason);
         self.report.plan.steps.push(meta.display.clone());
         if let Some(register) = &meta.register {
             self.registered.insert(register.clone(), Registered::Pending);
         }
-        pending.push(meta);
+        stage.pending.push(meta);
         Json::Null
     }
 
@@ -52,7 +47,7 @@ impl HostRunner {
         step: Box<dyn Step>,
         become_user: Option<String>,
         mut meta: Pending,
-        pending: &mut Vec<Pending>,
+        stage: &mut Stage,
     ) -> Result<Json> {
         let mut probe = ProbeScript::new(&self.token);
         let snippet = probe_as_user(step.probe(), become_user.as_deref(), &self.token);
@@ -63,8 +58,8 @@ impl HostRunner {
             Ok(planned) => planned,
             // Nothing is pending here (see the caller): in a plan, a user that a handler of
             // an earlier play may still create is known after apply; otherwise an error.
-            Err(err) if run.options.mode != Mode::Apply && self.changes_pending(pending) => {
-                return Ok(self.known_after_apply(meta, &format!("{err:#}"), pending));
+            Err(err) if run.options.mode != Mode::Apply && self.changes_pending(stage) => {
+                return Ok(self.known_after_apply(meta, &format!("{err:#}"), stage));
             }
             Err(err) => return Err(err.context(format!("{}: {}", meta.display.location, meta.display.task))),
         };
@@ -73,21 +68,20 @@ impl HostRunner {
         }
         let script = as_user(script, become_user.as_deref(), &self.token);
         meta.script = with_timeout(script, meta.timeout, &self.token);
-        let mut stage = StageScript::new(&self.token);
-        stage.step(&meta.id, &meta.script, false);
-        let stage = stage.finish();
-        let outcomes = self.stage_round(stage).await.map_err(|(_, err)| err)?;
+        let mut script = StageScript::new(&self.token);
+        script.step(&meta.id, &meta.script, false);
+        let outcomes = self.stage_round(script.finish()).await.map_err(|(_, err)| err)?;
         let outcome = outcomes.get(&meta.id).cloned().context("the query did not run")?;
         let mut result = command_result(&outcome);
         let failed = self.judge(run, &meta, &mut result, &outcome)?;
         result["changed"] = json!(false);
-        if failed && !meta.ignore_errors && run.options.mode != Mode::Apply && self.changes_pending(pending) {
+        if failed && !meta.ignore_errors && run.options.mode != Mode::Apply && self.changes_pending(stage) {
             let reason = if meta.no_log {
                 format!("fails before earlier changes: exit code {}", outcome.status)
             } else {
                 format!("fails before earlier changes: {}", failure_message(&outcome))
             };
-            return Ok(self.known_after_apply(meta, &reason, pending));
+            return Ok(self.known_after_apply(meta, &reason, stage));
         }
         if failed && !meta.ignore_errors {
             if meta.no_log {
@@ -107,34 +101,23 @@ impl HostRunner {
     /// A step whose plan fails while earlier changes of the stage are still pending (a config
     /// file that the package being installed will create) is not an error yet: a plan shows it
     /// as known after apply, and an apply applies the stage so far, then probes it again.
-    pub(super) async fn probe_queue(
-        &mut self,
-        run: &RunShared,
-        queue: &mut Vec<Unprobed>,
-        pending: &mut Vec<Pending>,
-        notified: &mut Vec<(String, String)>,
-    ) -> Result<()> {
-        while !queue.is_empty() {
-            let retry = self.probe_round(run, queue, pending).await?;
+    pub(super) async fn probe_queue(&mut self, run: &RunShared, stage: &mut Stage) -> Result<()> {
+        while !stage.queue.is_empty() {
+            let retry = self.probe_round(run, stage).await?;
             if retry.is_empty() {
                 break;
             }
-            self.apply_pending(run, pending, notified).await?;
-            *queue = retry;
+            self.apply_pending(run, stage).await?;
+            stage.queue = retry;
         }
         Ok(())
     }
 
-    /// One probe round over the queue; returns the steps to probe again after applying.
-    pub(super) async fn probe_round(
-        &mut self,
-        run: &RunShared,
-        queue: &mut Vec<Unprobed>,
-        pending: &mut Vec<Pending>,
-    ) -> Result<Vec<Unprobed>> {
+    /// One probe round over the stage.queue; returns the steps to probe again after applying.
+    pub(super) async fn probe_round(&mut self, run: &RunShared, stage: &mut Stage) -> Result<Vec<Unprobed>> {
         let mut retry: Vec<Unprobed> = Vec::new();
         let mut probe = ProbeScript::new(&self.token);
-        for unprobed in queue.iter() {
+        for unprobed in stage.queue.iter() {
             let snippet = probe_as_user(
                 unprobed.step.probe(),
                 unprobed.become_user.as_deref(),
@@ -146,7 +129,7 @@ impl HostRunner {
         // What the changes planned so far in this round may reach: any thing, or these paths.
         let mut unconfined_change = false;
         let mut changed_paths: Vec<String> = Vec::new();
-        for unprobed in queue.drain(..) {
+        for unprobed in std::mem::take(&mut stage.queue) {
             // When applying, a step after a change is probed again once that change is applied
             // (a package installing files, say, alters what later steps see), and so is every
             // step after it, to keep the order. A change confined to some paths spares the
@@ -175,7 +158,7 @@ impl HostRunner {
             let (mut diff, script) = match self.plan_step(step.as_ref(), section, become_user.as_deref()) {
                 Ok(planned) => planned,
                 Err(err) => {
-                    let earlier = self.changes_pending(pending) || pending.iter().any(|p| p.always_run);
+                    let earlier = self.changes_pending(stage) || stage.pending.iter().any(|p| p.always_run);
                     if !earlier {
                         return Err(err.context(format!("{}: {}", meta.display.location, meta.display.task)));
                     }
@@ -188,7 +171,7 @@ impl HostRunner {
                         });
                         continue;
                     }
-                    self.known_after_apply(meta, &format!("{err:#}"), pending);
+                    self.known_after_apply(meta, &format!("{err:#}"), stage);
                     continue;
                 }
             };
@@ -201,7 +184,7 @@ impl HostRunner {
                 meta.always_run = true;
             }
             // Waiting changes nothing on the host: it is no drift, but the wait still happens.
-            if meta.display.module == "wait_for" && !diff.is_converged() {
+            if meta.kind == ModuleKind::Wait && !diff.is_converged() {
                 diff = Diff::converged();
                 meta.always_run = true;
             }
@@ -232,7 +215,7 @@ impl HostRunner {
             }
             self.report.plan.steps.push(meta.display.clone());
             let changes = !meta.script.is_empty();
-            pending.push(meta);
+            stage.pending.push(meta);
             if changes && run.options.mode == Mode::Apply && !self.in_handlers {
                 match step.confined_to(section) {
                     Some(paths) => changed_paths.extend(paths),
@@ -271,30 +254,19 @@ impl HostRunner {
     }
 
     /// Probes what is queued and, when applying, applies what is pending: the end of a stage.
-    pub(super) async fn flush(
-        &mut self,
-        run: &RunShared,
-        queue: &mut Vec<Unprobed>,
-        pending: &mut Vec<Pending>,
-        notified: &mut Vec<(String, String)>,
-    ) -> Result<()> {
-        self.probe_queue(run, queue, pending, notified).await?;
-        self.apply_pending(run, pending, notified).await
+    pub(super) async fn flush(&mut self, run: &RunShared, stage: &mut Stage) -> Result<()> {
+        self.probe_queue(run, stage).await?;
+        self.apply_pending(run, stage).await
     }
 
     /// Applies the planned steps of the stage (when applying), or records the handlers they
     /// would notify (when planning).
-    pub(super) async fn apply_pending(
-        &mut self,
-        run: &RunShared,
-        pending: &mut Vec<Pending>,
-        notified: &mut Vec<(String, String)>,
-    ) -> Result<()> {
-        if pending.is_empty() {
+    pub(super) async fn apply_pending(&mut self, run: &RunShared, stage: &mut Stage) -> Result<()> {
+        if stage.pending.is_empty() {
             return Ok(());
         }
         if run.options.mode == Mode::Apply && !self.drifted.is_empty() {
-            for step in pending.drain(..) {
+            for step in stage.pending.drain(..) {
                 self.report.results.push(StepResult {
                     step: step.display,
                     status: Status::NotRun,
@@ -307,7 +279,7 @@ impl HostRunner {
             );
         }
         if run.options.mode == Mode::Apply && run.cancel.stopping() {
-            for step in pending.drain(..) {
+            for step in stage.pending.drain(..) {
                 self.report.results.push(StepResult {
                     step: step.display,
                     status: Status::NotRun,
@@ -317,26 +289,26 @@ impl HostRunner {
             bail!("interrupted (Ctrl-C): no further steps were started");
         }
         if run.options.mode != Mode::Apply {
-            for step in pending.drain(..) {
+            for step in stage.pending.drain(..) {
                 if step.display.diff.action.is_change() {
                     self.planned_unapplied = true;
                     for handler in &step.notify {
-                        notified.push((handler.clone(), step.display.task.clone()));
+                        stage.notified.push((handler.clone(), step.display.task.clone()));
                     }
                 }
             }
             return Ok(());
         }
-        let mut stage = StageScript::new(&self.token);
+        let mut script = StageScript::new(&self.token);
         let mut any = false;
-        for step in pending.iter() {
+        for step in stage.pending.iter() {
             if !step.script.is_empty() {
-                stage.step(&step.id, &step.script, !step.ignore_errors);
+                script.step(&step.id, &step.script, !step.ignore_errors);
                 any = true;
             }
         }
         let (outcomes, lost) = if any {
-            match self.stage_round(stage.finish()).await {
+            match self.stage_round(script.finish()).await {
                 Ok(outcomes) => (outcomes, None),
                 Err((finished, err)) => (finished, Some(err)),
             }
@@ -344,7 +316,7 @@ impl HostRunner {
             (BTreeMap::new(), None)
         };
         let mut failure = None;
-        for step in pending.drain(..) {
+        for step in stage.pending.drain(..) {
             if failure.is_some() {
                 self.report.results.push(StepResult {
                     step: step.display,
@@ -398,7 +370,7 @@ impl HostRunner {
             };
             if changed && !failed {
                 for handler in &step.notify {
-                    notified.push((handler.clone(), step.display.task.clone()));
+                    stage.notified.push((handler.clone(), step.display.task.clone()));
                 }
             }
             self.report_step(run, &step.display, &status);
@@ -482,6 +454,7 @@ impl HostRunner {
 /// A step planned in the current stage and not yet applied.
 pub(super) struct Pending {
     pub(super) id: String,
+    pub(super) kind: ModuleKind,
     pub(super) display: PlannedStep,
     pub(super) script: Script,
     /// Runs at apply even though the plan shows no change (`changed_when: false` commands).
@@ -546,4 +519,13 @@ pub(super) fn failure_message(outcome: &StepOutcome) -> String {
     } else {
         format!("exit code {}: {stderr}", outcome.status)
     }
+}
+
+/// One stage of a host's run, threaded through task resolution: the steps waiting for the
+/// next probe round, the planned steps waiting for their apply, and the handlers notified.
+#[derive(Default)]
+pub(super) struct Stage {
+    pub(super) queue: Vec<Unprobed>,
+    pub(super) pending: Vec<Pending>,
+    pub(super) notified: Vec<(String, String)>,
 }
