@@ -58,7 +58,11 @@ pub fn is_root() -> bool {
 /// without root counts them as ignored (not run) rather than passed; `scripts/test` runs them
 /// as root with `--include-ignored`. Asked for where they cannot run, they fail.
 pub fn require_lab() {
-    require("root (lab tests create namespaces and containers)", is_root());
+    assert!(
+        is_root(),
+        "lab tests need root (they create namespaces and containers): run them as root, as \
+         scripts/test does, or leave them ignored"
+    );
     for tool in [
         "debootstrap",
         "systemd-nspawn",
