@@ -191,7 +191,7 @@ fn killed_runs_leave_every_file_old_or_new() {
 }
 
 /// The ssh processes whose command line names `dir` (a run's ControlMasters keep their
-/// control sockets in the directory `deploy` runs in).
+/// control sockets under `$XDG_STATE_HOME`, which the test points into `dir`).
 fn ssh_processes_of(dir: &Path) -> Vec<String> {
     let needle = dir.display().to_string();
     let mut found = Vec::new();
@@ -214,7 +214,10 @@ fn a_second_ctrl_c_leaves_no_ssh_process_behind() {
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(2);
     let dir = common::project("- hosts: h1:h2\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
     let child = deploy_in(dir.path(), &inventory, &["apply", "site.yml"])
+        .env("XDG_STATE_HOME", &state)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
