@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod facts;

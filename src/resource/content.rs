@@ -32,7 +32,7 @@ pub struct FileContent {
 
 impl FileContent {
     fn sha256(&self) -> String {
-        crate::resource::text_edit::sha256_hex(&self.content)
+        crate::digest::sha256_hex(&self.content)
     }
 
     fn wanted_mode(&self, have: &PathState) -> Result<Option<String>> {

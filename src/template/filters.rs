@@ -14,6 +14,8 @@ use regex::Regex;
 use serde_json::Value as Json;
 use sha1::Digest as _;
 
+use crate::digest::hex;
+
 use super::python::{json_to_python_str, python_json, value_to_json, value_to_python_str};
 use super::yaml_dump::{to_yaml, YamlStyle};
 
@@ -756,10 +758,6 @@ fn b64decode(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
     }
     .map_err(|e| invalid(format!("b64decode: {e}")))?;
     String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded data is not UTF-8 text"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hash(value: &Value, kind: Option<&str>) -> Result<String, Error> {
