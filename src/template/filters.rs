@@ -21,12 +21,18 @@ use super::yaml_dump::{to_yaml, YamlStyle};
 
 /// Every filter name the templar knows, builtins included, for "did you mean" hints.
 pub(crate) fn names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = BUILTINS.iter().chain(OWN.iter()).copied().collect();
+    let mut names: Vec<&'static str> = BUILTINS
+        .iter()
+        .copied()
+        .chain(OWN.iter().map(|(name, _)| *name))
+        .collect();
     names.sort_unstable();
     names.dedup();
     names
 }
 
+/// minijinja's builtin filters that behave as Jinja2's under Ansible: minijinja registers them,
+/// they are named here only for the hints.
 const BUILTINS: &[&str] = &[
     "abs",
     "attr",
@@ -42,7 +48,6 @@ const BUILTINS: &[&str] = &[
     "first",
     "format",
     "groupby",
-    "indent",
     "items",
     "join",
     "last",
@@ -74,90 +79,66 @@ const BUILTINS: &[&str] = &[
     "zip",
 ];
 
-const OWN: &[&str] = &[
-    "b64decode",
-    "b64encode",
-    "basename",
-    "bool",
-    "center",
-    "checksum",
-    "combine",
-    "comment",
-    "dict2items",
-    "difference",
-    "dirname",
-    "extract",
-    "flatten",
-    "float",
-    "from_json",
-    "from_yaml",
-    "hash",
-    "int",
-    "intersect",
-    "items2dict",
-    "mandatory",
-    "password_hash",
-    "product",
-    "quote",
-    "regex_escape",
-    "regex_findall",
-    "regex_replace",
-    "regex_search",
-    "round",
-    "string",
-    "symmetric_difference",
-    "ternary",
-    "to_json",
-    "to_nice_json",
-    "to_nice_yaml",
-    "to_uuid",
-    "to_yaml",
-    "type_debug",
-    "union",
-    "indent",
+/// Adds one filter under its name.
+type Register = fn(&mut Environment<'static>, &'static str);
+
+/// A [`Register`] for the filter function `$f`.
+macro_rules! filter {
+    ($f:expr) => {
+        |env: &mut Environment<'static>, name: &'static str| env.add_filter(name, $f)
+    };
+}
+
+/// The filters this module adds (Ansible's own, and builtins redone as Python does them): the
+/// one list both registration and the hints read, so a filter cannot be added to one and
+/// forgotten in the other.
+const OWN: &[(&str, Register)] = &[
+    ("bool", filter!(bool_filter)),
+    ("int", filter!(int)),
+    ("float", filter!(float)),
+    ("string", filter!(string)),
+    ("round", filter!(round)),
+    ("indent", filter!(indent)),
+    ("center", filter!(center)),
+    ("mandatory", filter!(mandatory)),
+    ("to_json", filter!(to_json)),
+    ("to_nice_json", filter!(to_nice_json)),
+    ("to_yaml", filter!(to_yaml_filter)),
+    ("to_nice_yaml", filter!(to_nice_yaml)),
+    ("from_json", filter!(from_json)),
+    ("from_yaml", filter!(from_yaml)),
+    ("extract", filter!(extract)),
+    ("regex_replace", filter!(regex_replace)),
+    ("regex_search", filter!(regex_search)),
+    ("regex_findall", filter!(regex_findall)),
+    ("regex_escape", filter!(regex_escape)),
+    ("combine", filter!(combine)),
+    ("dict2items", filter!(dict2items)),
+    ("items2dict", filter!(items2dict)),
+    ("ternary", filter!(ternary)),
+    ("union", filter!(union)),
+    ("intersect", filter!(intersect)),
+    ("difference", filter!(difference)),
+    ("symmetric_difference", filter!(symmetric_difference)),
+    ("b64encode", filter!(b64encode)),
+    ("b64decode", filter!(b64decode)),
+    ("hash", filter!(hash)),
+    ("checksum", filter!(|v: &Value| hash(v, Some("sha1")))),
+    ("password_hash", filter!(password_hash)),
+    ("basename", filter!(basename)),
+    ("dirname", filter!(dirname)),
+    ("quote", filter!(quote)),
+    ("flatten", filter!(flatten)),
+    ("product", filter!(product)),
+    ("comment", filter!(comment)),
+    ("to_uuid", filter!(to_uuid)),
+    ("type_debug", filter!(type_debug)),
 ];
 
 pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_filter("bool", bool_filter);
-    env.add_filter("int", int);
-    env.add_filter("float", float);
-    env.add_filter("string", string);
-    env.add_filter("round", round);
-    env.add_filter("indent", indent);
-    env.add_filter("center", center);
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("to_json", to_json);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("to_yaml", to_yaml_filter);
-    env.add_filter("to_nice_yaml", to_nice_yaml);
-    env.add_filter("from_json", from_json);
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("extract", extract);
-    env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", regex_search);
-    env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", regex_escape);
-    env.add_filter("combine", combine);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("ternary", ternary);
-    env.add_filter("union", union);
-    env.add_filter("intersect", intersect);
-    env.add_filter("difference", difference);
-    env.add_filter("symmetric_difference", symmetric_difference);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("hash", hash);
-    env.add_filter("checksum", |v: &Value| hash(v, Some("sha1")));
-    env.add_filter("password_hash", password_hash);
-    env.add_filter("basename", basename);
-    env.add_filter("dirname", dirname);
-    env.add_filter("quote", quote);
-    env.add_filter("flatten", flatten);
-    env.add_filter("product", product);
-    env.add_filter("comment", comment);
-    env.add_filter("to_uuid", to_uuid);
-    env.add_filter("type_debug", type_debug);
+    for (name, add) in OWN {
+        add(env, name);
+    }
 }
 
 fn invalid(message: impl Into<String>) -> Error {

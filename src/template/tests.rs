@@ -651,3 +651,30 @@ fn output_does_not_depend_on_hash_order() {
     assert_eq!(first, "b=1;a={'x': 1};");
     let _ = Path::new("");
 }
+
+/// The hint lists come from the same tables as registration; the builtins named beside them
+/// must be ones minijinja really has, or a hint would point at a filter that does not exist.
+#[test]
+fn every_hinted_filter_and_test_exists() {
+    let env = Templar::new().env;
+    for name in filters::names() {
+        let source = format!("{{{{ x | {name} }}}}");
+        if let Err(err) = env.render_str(&source, minijinja::context! { x => 1 }) {
+            assert_ne!(err.kind(), ErrorKind::UnknownFilter, "filter {name}: {err}");
+        }
+    }
+    for name in predicates::names() {
+        let source = format!("{{{{ x is {name} }}}}");
+        if let Err(err) = env.render_str(&source, minijinja::context! { x => 1 }) {
+            assert_ne!(err.kind(), ErrorKind::UnknownTest, "test {name}: {err}");
+        }
+    }
+    let names = filters::names();
+    for name in ["regex_replace", "to_nice_yaml", "indent", "default", "map"] {
+        assert!(names.contains(&name), "{name}");
+    }
+    let names = predicates::names();
+    for name in ["match", "version", "defined", "search"] {
+        assert!(names.contains(&name), "{name}");
+    }
+}
