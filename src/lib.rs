@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod plan;
 pub mod playbook;
 pub mod probe;
+pub mod python_regex;
 pub mod report;
 pub mod resource;
 pub mod saved;

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 use sha1::Digest as _;
 
 use crate::digest::hex;
+use crate::python_regex::{Flags, TextRegex};
 
 use super::python::{json_to_python_str, python_json, value_to_json, value_to_python_str};
 use super::yaml_dump::{to_yaml, YamlStyle};
@@ -412,68 +413,14 @@ fn extract(state: &State, item: &Value, container: &Value, morekeys: Option<Valu
     Ok(value)
 }
 
-/// A Python regular expression as a Rust one, with the flags Ansible's filters take.
-fn python_regex(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex, Error> {
-    let pattern = pattern.replace(r"\Z", r"\z");
-    let mut flags = String::new();
-    if ignorecase {
-        flags.push('i');
-    }
-    if multiline {
-        flags.push('m');
-    }
-    let full = if flags.is_empty() {
-        pattern
-    } else {
-        format!("(?{flags}){pattern}")
+/// The pattern of a regex filter, translated as every Python pattern in a playbook is, with
+/// the flags Ansible's filters take.
+fn python_regex(pattern: &str, kwargs: &Kwargs) -> Result<TextRegex, Error> {
+    let flags = Flags {
+        ignorecase: kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false),
+        multiline: kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false),
     };
-    Regex::new(&full).map_err(|e| invalid(format!("invalid regular expression `{full}`: {e}")))
-}
-
-/// Python's `re.sub` replacement syntax (`\1`, `\g<name>`) in `regex` crate syntax.
-fn python_replacement(replacement: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = replacement.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '$' => out.push_str("$$"),
-            '\\' if i + 1 < chars.len() => {
-                let next = chars[i + 1];
-                if next.is_ascii_digit() {
-                    let mut j = i + 1;
-                    while j < chars.len() && j < i + 3 && chars[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                    out.push_str(&format!("${{{}}}", chars[i + 1..j].iter().collect::<String>()));
-                    i = j;
-                    continue;
-                }
-                if next == 'g' && chars.get(i + 2) == Some(&'<') {
-                    if let Some(end) = chars[i + 3..].iter().position(|&c| c == '>') {
-                        let name: String = chars[i + 3..i + 3 + end].iter().collect();
-                        out.push_str(&format!("${{{name}}}"));
-                        i += 4 + end;
-                        continue;
-                    }
-                }
-                match next {
-                    'n' => out.push('\n'),
-                    't' => out.push('\t'),
-                    '\\' => out.push('\\'),
-                    other => {
-                        out.push('\\');
-                        out.push(other);
-                    }
-                }
-                i += 2;
-                continue;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    out
+    TextRegex::new(pattern, flags).map_err(|e| invalid(format!("{e:#}")))
 }
 
 fn regex_replace(
@@ -482,14 +429,12 @@ fn regex_replace(
     replacement: Option<String>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let re = python_regex(&pattern.unwrap_or_default(), &kwargs)?;
     let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
     kwargs.assert_all_used()?;
     let text = text_of(value)?;
-    let re = python_regex(&pattern.unwrap_or_default(), ignorecase, multiline)?;
-    let replacement = python_replacement(&replacement.unwrap_or_default());
-    Ok(re.replacen(&text, count, replacement.as_str()).into_owned())
+    re.sub(&text, &replacement.unwrap_or_default(), count)
+        .map_err(|e| invalid(format!("regex_replace: {e:#}")))
 }
 
 fn regex_search(
@@ -498,12 +443,10 @@ fn regex_search(
     groups: Rest<String>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let re = python_regex(&pattern, &kwargs)?;
     kwargs.assert_all_used()?;
     let text = text_of(value)?;
-    let re = python_regex(&pattern, ignorecase, multiline)?;
-    let Some(captures) = re.captures(&text) else {
+    let Some(captures) = re.search(&text) else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -524,12 +467,10 @@ fn regex_search(
 }
 
 fn regex_findall(value: &Value, pattern: String, kwargs: Kwargs) -> Result<Value, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let re = python_regex(&pattern, &kwargs)?;
     kwargs.assert_all_used()?;
     let text = text_of(value)?;
-    let re = python_regex(&pattern, ignorecase, multiline)?;
-    let groups = re.captures_len() - 1;
+    let groups = re.group_count();
     let found: Vec<Value> = re
         .captures_iter(&text)
         .map(|c| {
@@ -1002,7 +943,10 @@ mod tests {
 
     #[test]
     fn replacement_syntax_is_translated() {
-        assert_eq!(python_replacement(r"\1-\g<name>$"), "${1}-${name}$$");
+        // The helper that rewrote `\1-\g<name>$` into the regex crate's `${1}-${name}$$` is
+        // gone: Python's template is now expanded directly, with the same meaning.
+        let re = TextRegex::new("(?P<name>a)", Flags::default()).unwrap();
+        assert_eq!(re.sub("a", r"\1-\g<name>$", 0).unwrap(), "a-a$");
     }
 
     #[test]

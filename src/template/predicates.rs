@@ -6,6 +6,8 @@ use std::cmp::Ordering;
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Value};
 
+use crate::python_regex::{Anchor, Flags, TextRegex};
+
 /// Every test name the templar knows, builtins included, for "did you mean" hints.
 pub(crate) fn names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = BUILTINS
@@ -112,40 +114,22 @@ pub(crate) fn register(env: &mut Environment<'static>) {
 }
 
 fn regex_test(value: &Value, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let flags = regex_flags(&kwargs)?;
     kwargs.assert_all_used()?;
-    regex_matches(
-        value,
-        pattern,
-        ignorecase,
-        multiline,
-        if anchored { "match" } else { "search" },
-    )
+    let anchor = if anchored { Anchor::Match } else { Anchor::Search };
+    regex_matches(value, pattern, flags, anchor)
 }
 
 fn regex_with_type(value: &Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let flags = regex_flags(&kwargs)?;
     let match_type = kwargs
         .get::<Option<String>>("match_type")?
         .unwrap_or_else(|| "search".to_string());
     kwargs.assert_all_used()?;
-    regex_matches(value, &pattern, ignorecase, multiline, &match_type)
-}
-
-fn regex_matches(
-    value: &Value,
-    pattern: &str,
-    ignorecase: bool,
-    multiline: bool,
-    match_type: &str,
-) -> Result<bool, Error> {
-    let text = super::python::value_to_python_str(value)?;
-    let pattern = match match_type {
-        "match" => format!(r"\A(?:{pattern})"),
-        "fullmatch" => format!(r"\A(?:{pattern})\z"),
-        "search" => pattern.to_string(),
+    let anchor = match match_type.as_str() {
+        "match" => Anchor::Match,
+        "fullmatch" => Anchor::FullMatch,
+        "search" => Anchor::Search,
         other => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
@@ -153,25 +137,23 @@ fn regex_matches(
             ))
         }
     };
-    let mut flags = String::new();
-    if ignorecase {
-        flags.push('i');
-    }
-    if multiline {
-        flags.push('m');
-    }
-    let full = if flags.is_empty() {
-        pattern
-    } else {
-        format!("(?{flags}){pattern}")
-    };
-    let re = regex::Regex::new(&full.replace(r"\Z", r"\z")).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("invalid regular expression `{full}`: {e}"),
-        )
-    })?;
-    Ok(re.is_match(&text))
+    regex_matches(value, &pattern, flags, anchor)
+}
+
+/// The flags Ansible's regex tests take.
+fn regex_flags(kwargs: &Kwargs) -> Result<Flags, Error> {
+    Ok(Flags {
+        ignorecase: kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false),
+        multiline: kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false),
+    })
+}
+
+/// Whether `pattern`, translated as every Python pattern in a playbook is, matches `value`.
+fn regex_matches(value: &Value, pattern: &str, flags: Flags, anchor: Anchor) -> Result<bool, Error> {
+    let text = super::python::value_to_python_str(value)?;
+    let re = TextRegex::anchored(pattern, flags, anchor)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{e:#}")))?;
+    Ok(re.search(&text).is_some())
 }
 
 /// A part of a loose version: numbers compare as numbers, words as text.
