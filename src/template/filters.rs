@@ -7,6 +7,7 @@
 
 use std::sync::LazyLock;
 
+use super::registry::{Register, Registry};
 use base64::Engine as _;
 use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
@@ -20,20 +21,6 @@ use crate::python_regex::{Flags, TextRegex};
 use super::python::{json_to_python_str, python_json, value_to_json, value_to_python_str};
 use super::yaml_dump::{to_yaml, YamlStyle};
 
-/// Every filter name the templar knows, builtins included, for "did you mean" hints.
-pub(crate) fn names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = BUILTINS
-        .iter()
-        .copied()
-        .chain(OWN.iter().map(|(name, _)| *name))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-}
-
-/// minijinja's builtin filters that behave as Jinja2's under Ansible: minijinja registers them,
-/// they are named here only for the hints.
 const BUILTINS: &[&str] = &[
     "abs",
     "attr",
@@ -79,9 +66,6 @@ const BUILTINS: &[&str] = &[
     "urlencode",
     "zip",
 ];
-
-/// Adds one filter under its name.
-type Register = fn(&mut Environment<'static>, &'static str);
 
 /// A [`Register`] for the filter function `$f`.
 macro_rules! filter {
@@ -136,11 +120,11 @@ const OWN: &[(&str, Register)] = &[
     ("type_debug", filter!(type_debug)),
 ];
 
-pub(crate) fn register(env: &mut Environment<'static>) {
-    for (name, add) in OWN {
-        add(env, name);
-    }
-}
+/// Every filter the templar knows: registration and the hints' names.
+pub(crate) const FILTERS: Registry = Registry {
+    builtins: BUILTINS,
+    own: OWN,
+};
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())

@@ -3,25 +3,12 @@
 
 use std::cmp::Ordering;
 
+use super::registry::{Register, Registry};
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Value};
 
 use crate::python_regex::{Anchor, Flags, TextRegex};
 
-/// Every test name the templar knows, builtins included, for "did you mean" hints.
-pub(crate) fn names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = BUILTINS
-        .iter()
-        .copied()
-        .chain(OWN.iter().map(|(name, _)| *name))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-}
-
-/// minijinja's builtin tests that behave as Jinja2's under Ansible: minijinja registers them,
-/// they are named here only for the hints.
 const BUILTINS: &[&str] = &[
     "boolean",
     "defined",
@@ -55,9 +42,6 @@ const BUILTINS: &[&str] = &[
     "undefined",
     "upper",
 ];
-
-/// Adds one test under its name.
-type Register = fn(&mut Environment<'static>, &'static str);
 
 /// A [`Register`] for the test function `$f`.
 macro_rules! test {
@@ -107,11 +91,11 @@ const OWN: &[(&str, Register)] = &[
     ("directory", test!(|p: String| std::path::Path::new(&p).is_dir())),
 ];
 
-pub(crate) fn register(env: &mut Environment<'static>) {
-    for (name, add) in OWN {
-        add(env, name);
-    }
-}
+/// Every test the templar knows: registration and the hints' names.
+pub(crate) const TESTS: Registry = Registry {
+    builtins: BUILTINS,
+    own: OWN,
+};
 
 fn regex_test(value: &Value, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
     let flags = regex_flags(&kwargs)?;
