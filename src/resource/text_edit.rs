@@ -99,7 +99,9 @@ pub fn validate_words(args: &Args) -> Result<Option<Vec<String>>> {
             if !command.contains("%s") {
                 anyhow::bail!("`validate` must contain %s, which stands for the file to check");
             }
-            Ok(Some(crate::transport::split_args(&command)?))
+            Ok(Some(
+                crate::shell::split(&command, false).context("cannot split `validate`")?,
+            ))
         }
     }
 }
