@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod facts;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod plan;
 pub mod playbook;
 pub mod probe;
+pub mod python_regex;
 pub mod report;
 pub mod resource;
 pub mod saved;

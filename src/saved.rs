@@ -152,10 +152,8 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+// `crate::digest::hex` is the one hex helper; this name stays for callers not yet switched.
+pub use crate::digest::hex;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,10 @@
 //! dash must arrive byte-exact and never be executed. Scripts are therefore assembled from
 //! `&'static str` templates (written by this project, never by users) whose `{}` holes are
 //! filled only with quoted values. Binary-safe content (file bodies) travels base64-encoded.
+//!
+//! The reverse, shell-like text split into words, is here too ([`split`]): Ansible splits a
+//! `command`'s `cmd`, a `validate:` command, `ansible_ssh_common_args` and an INI inventory's
+//! host lines with Python's `shlex.split`, and each must come out word for word the same.
 
 use std::fmt::Write as _;
 
@@ -126,10 +130,132 @@ pub fn join_words<S: AsRef<str>>(words: &[S]) -> String {
         .join(" ")
 }
 
+/// Why text could not be split into words: Python's `shlex` messages, word for word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SplitError {
+    #[error("No closing quotation")]
+    NoClosingQuotation,
+    #[error("No escaped character")]
+    NoEscapedCharacter,
+}
+
+/// Splits `text` into words as Python's `shlex.split(text, comments=comments)` does (POSIX
+/// mode): whitespace is space, tab, CR and LF; `'...'` is literal; inside `"..."` a backslash
+/// escapes only `"` and itself; outside quotes it escapes any character; with `comments`, a
+/// `#` outside quotes ends the line (even inside a word: `a#b` is `a`). No expansion.
+pub fn split(text: &str, comments: bool) -> Result<Vec<String>, SplitError> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '#' if comments => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+                // The comment runs to the end of its line; splitting goes on after it.
+                if !chars.by_ref().any(|c| c == '\n') {
+                    break;
+                }
+            }
+            '\\' => {
+                in_word = true;
+                word.push(chars.next().ok_or(SplitError::NoEscapedCharacter)?);
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next().ok_or(SplitError::NoClosingQuotation)? {
+                        '\'' => break,
+                        inner => word.push(inner),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next().ok_or(SplitError::NoClosingQuotation)? {
+                        '"' => break,
+                        '\\' => match chars.next().ok_or(SplitError::NoClosingQuotation)? {
+                            escaped @ ('"' | '\\') => word.push(escaped),
+                            other => {
+                                word.push('\\');
+                                word.push(other);
+                            }
+                        },
+                        inner => word.push(inner),
+                    }
+                }
+            }
+            other => {
+                in_word = true;
+                word.push(other);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::process::Command;
+
+    fn split_with_comments(line: &str) -> Result<Vec<String>, SplitError> {
+        split(line, true)
+    }
+
+    #[test]
+    fn splits_like_shlex_with_comments() {
+        assert_eq!(
+            split_with_comments(r#"h1 a="x y" b='q r' c=foo#bar d=1"#).unwrap(),
+            ["h1", "a=x y", "b=q r", "c=foo"]
+        );
+        assert_eq!(
+            split_with_comments(r#"h a="say \"hi\"" b=\x"#).unwrap(),
+            ["h", r#"a=say "hi""#, "b=x"]
+        );
+        assert_eq!(
+            split_with_comments("h a=\"open").unwrap_err().to_string(),
+            "No closing quotation"
+        );
+        assert_eq!(
+            split_with_comments("h   ; not a comment").unwrap(),
+            ["h", ";", "not", "a", "comment"]
+        );
+    }
+
+    /// Results of CPython's `shlex.split`, the splitter Ansible uses.
+    #[test]
+    fn splits_like_python_shlex() {
+        assert_eq!(split(r#"a"x\yz" b"#, false).unwrap(), [r"ax\yz", "b"]);
+        assert_eq!(split("a\\", false), Err(SplitError::NoEscapedCharacter));
+        assert_eq!(
+            split("cmd #not a comment", false).unwrap(),
+            ["cmd", "#not", "a", "comment"]
+        );
+        assert_eq!(split("a#b c\nd", true).unwrap(), ["a", "d"]);
+        assert_eq!(split("# x\ny", true).unwrap(), ["y"]);
+        assert_eq!(split("a\u{b}b", false).unwrap(), ["a\u{b}b"]);
+        assert_eq!(split(r#""" x"#, false).unwrap(), ["", "x"]);
+        assert_eq!(
+            split(r#"it\'s "a \"b\" \\ c" "#, false).unwrap(),
+            ["it's", r#"a "b" \ c"#]
+        );
+        assert_eq!(split("'open", false), Err(SplitError::NoClosingQuotation));
+        assert_eq!(split("", false).unwrap(), Vec::<String>::new());
+    }
 
     fn sh_echo(value: &str) -> Vec<u8> {
         let mut script = Script::new();

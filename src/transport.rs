@@ -516,7 +516,7 @@ pub fn random_token() -> String {
         bytes[..8].copy_from_slice(&(nanos as u64).to_le_bytes());
         bytes[8..].copy_from_slice(&std::process::id().to_le_bytes());
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&bytes)
 }
 
 async fn connect_ssh(target: &Target) -> Result<openssh::Session> {
@@ -688,60 +688,12 @@ mod tempfile_lite {
     }
 }
 
-/// Splits `ansible_ssh_common_args` as a POSIX shell would (quotes, backslashes), no expansion.
+/// Splits `ansible_ssh_common_args` as Ansible does, with Python's `shlex.split`.
+///
+/// [`crate::shell::split`] is the splitter; this wrapper only adds which text failed, and
+/// stays for the engine's call until that calls `shell::split` itself.
 pub fn split_args(text: &str) -> Result<Vec<String>> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => current.push(c),
-                        None => bail!("unterminated ' in {text:?}"),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c) => current.push(c),
-                            None => bail!("unterminated \" in {text:?}"),
-                        },
-                        Some(c) => current.push(c),
-                        None => bail!("unterminated \" in {text:?}"),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    current.push(c);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                current.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    Ok(words)
+    crate::shell::split(text, false).with_context(|| format!("cannot split {text:?}"))
 }
 
 #[cfg(test)]

@@ -180,44 +180,17 @@ fn parse_key_values(arg: &str) -> Result<VarMap> {
     Ok(vars)
 }
 
+/// The words of `-e` text, split with Python's `shlex.split` as the other shell-like
+/// arguments are.
 fn split_shell_words(text: &str) -> Result<Vec<String>> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some(q) if q == c => break,
-                        Some('\\') if c == '"' => current.extend(chars.next()),
-                        Some(other) => current.push(other),
-                        None => bail!("extra vars `{text}`: unterminated quote"),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                current.extend(chars.next());
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                current.push(c);
-            }
+    crate::shell::split(text, false).map_err(|err| match err {
+        crate::shell::SplitError::NoClosingQuotation => {
+            anyhow::anyhow!("extra vars `{text}`: unterminated quote")
         }
-    }
-    if in_word {
-        words.push(current);
-    }
-    Ok(words)
+        crate::shell::SplitError::NoEscapedCharacter => {
+            anyhow::anyhow!("extra vars `{text}`: a `\\` ends the text, with nothing to escape")
+        }
+    })
 }
 
 /// Why a variable could not be read, kept so the templar can report the real cause.

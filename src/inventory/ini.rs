@@ -13,10 +13,11 @@ use anyhow::Result;
 use indexmap::IndexMap;
 use regex::Regex;
 
-use super::literal::{parse_value, shlex_split};
+use super::literal::parse_value;
 use super::range::expand_host_entry;
 use super::Inventory;
 use crate::error::{did_you_mean, located, located_hint, Pos};
+use crate::shell::split;
 
 static SECTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$").expect("valid regex"));
@@ -188,7 +189,7 @@ fn add_pending_children(
 /// `web[01:03].example.org:2222 ansible_user=deploy tier=1`
 fn parse_host_line(inventory: &mut Inventory, group: &str, line: &str, raw: &str, pos: &Pos) -> Result<()> {
     let tokens =
-        shlex_split(line).map_err(|e| located(pos, format!("cannot split host line `{line}`: {e}")))?;
+        split(line, true).map_err(|e| located(pos, format!("cannot split host line `{line}`: {e}")))?;
     let Some(entry) = tokens.first() else {
         return Ok(());
     };

@@ -1,74 +1,12 @@
-//! The two small Python parsers Ansible's INI inventory leans on.
+//! The small Python parser Ansible's INI inventory leans on for values.
 //!
-//! Ansible splits an INI host line with `shlex.split(line, comments=True)` and reads every
-//! `key=value` value (inline and in `[group:vars]`) with `ast.literal_eval`, falling back to the
-//! plain string when that fails. Users' inventories depend on the exact outcome (`port=22` is an
-//! integer, `flag=True` a boolean, `name=web#1` is `web`), so both are reproduced here.
+//! Ansible splits an INI host line with `shlex.split(line, comments=True)` (that is
+//! [`crate::shell::split`]) and reads every `key=value` value (inline and in `[group:vars]`)
+//! with `ast.literal_eval`, falling back to the plain string when that fails. Users'
+//! inventories depend on the exact outcome (`port=22` is an integer, `flag=True` a boolean,
+//! `name=web#1` is `web`), so it is reproduced here.
 
 use serde_json::{Map, Number, Value};
-
-/// Splits a line as Python's `shlex.split(line, comments=True)` does (POSIX mode).
-pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
-    let mut tokens = Vec::new();
-    let mut token = String::new();
-    let mut in_token = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' | '\r' => {
-                if in_token {
-                    tokens.push(std::mem::take(&mut token));
-                    in_token = false;
-                }
-            }
-            '#' => break,
-            '\\' => {
-                in_token = true;
-                match chars.next() {
-                    Some(next) => token.push(next),
-                    None => return Err("No escaped character".to_string()),
-                }
-            }
-            '\'' => {
-                in_token = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(inner) => token.push(inner),
-                        None => return Err("No closing quotation".to_string()),
-                    }
-                }
-            }
-            '"' => {
-                in_token = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        // Inside double quotes a backslash only escapes `"` and itself.
-                        Some('\\') => match chars.next() {
-                            Some(escaped @ ('"' | '\\')) => token.push(escaped),
-                            Some(other) => {
-                                token.push('\\');
-                                token.push(other);
-                            }
-                            None => return Err("No closing quotation".to_string()),
-                        },
-                        Some(inner) => token.push(inner),
-                        None => return Err("No closing quotation".to_string()),
-                    }
-                }
-            }
-            other => {
-                in_token = true;
-                token.push(other);
-            }
-        }
-    }
-    if in_token {
-        tokens.push(token);
-    }
-    Ok(tokens)
-}
 
 /// Reads a value as Ansible's INI plugin does: a Python literal if `ast.literal_eval` accepts
 /// it, else the text itself.
@@ -401,23 +339,6 @@ fn python_number(text: &str) -> Option<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn splits_like_shlex_with_comments() {
-        assert_eq!(
-            shlex_split(r#"h1 a="x y" b='q r' c=foo#bar d=1"#).unwrap(),
-            ["h1", "a=x y", "b=q r", "c=foo"]
-        );
-        assert_eq!(
-            shlex_split(r#"h a="say \"hi\"" b=\x"#).unwrap(),
-            ["h", r#"a=say "hi""#, "b=x"]
-        );
-        assert_eq!(shlex_split("h a=\"open").unwrap_err(), "No closing quotation");
-        assert_eq!(
-            shlex_split("h   ; not a comment").unwrap(),
-            ["h", ";", "not", "a", "comment"]
-        );
-    }
 
     #[test]
     fn reads_python_literals_like_literal_eval() {

@@ -7,9 +7,9 @@
 use anyhow::Result;
 
 use super::lifecycle::{Args, BuildContext, Step};
-use super::python_regex::PythonRegex;
 use super::text_edit::{split_lines_universal, EditedFile, TextEdit};
 use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use crate::python_regex::PythonRegex;
 
 /// Ensures a marked block of text is in (or out of) a file.
 ///

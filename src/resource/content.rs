@@ -4,7 +4,7 @@
 //! `templates/`), so the probe only hashes the host's copy, and the plan shows a unified diff
 //! when it differs. The write is atomic and validated (`deploy_write` in the apply prelude).
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::plan::{unified_diff, Action, AttributeChange, Diff};
@@ -32,7 +32,7 @@ pub struct FileContent {
 
 impl FileContent {
     fn sha256(&self) -> String {
-        crate::resource::text_edit::sha256_hex(&self.content)
+        crate::digest::sha256_hex(&self.content)
     }
 
     fn wanted_mode(&self, have: &PathState) -> Result<Option<String>> {
@@ -224,7 +224,7 @@ pub fn from_args(args: &Args, content: Vec<u8>, source_name: Option<&str>) -> Re
             if !command.contains("%s") {
                 bail!("`validate` must contain %s, which stands for the file to check");
             }
-            Some(crate::transport::split_args(&command)?)
+            Some(crate::shell::split(&command, false).context("cannot split `validate`")?)
         }
     };
     Ok(FileContent {

@@ -366,8 +366,7 @@ impl Resource for Cron {
             "1" => None,
             other => bail!("could not read the crontab (crontab -l exited {other}): is cron installed?"),
         };
-        let sha256 =
-            crate::resource::text_edit::sha256_hex(content.as_deref().unwrap_or_default().as_bytes());
+        let sha256 = crate::digest::sha256_hex(content.as_deref().unwrap_or_default().as_bytes());
         let existing = match (&content, &self.cron_file) {
             (Some(text), None) => strip_headers(text),
             (Some(text), Some(_)) => text.clone(),

@@ -7,9 +7,9 @@
 use anyhow::{bail, Result};
 
 use super::lifecycle::{Args, BuildContext, Step};
-use super::python_regex::PythonRegex;
 use super::text_edit::{split_lines, EditedFile, TextEdit};
 use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use crate::python_regex::PythonRegex;
 
 /// Ensures a line is in (or out of) a file.
 ///
@@ -143,7 +143,7 @@ impl LineInFile {
         // where `insertafter`/`insertbefore` point.
         let mut found: Option<usize> = None;
         let mut anchor: Option<usize> = None;
-        let mut regex_match: Option<(usize, crate::resource::python_regex::Found)> = None;
+        let mut regex_match: Option<(usize, crate::python_regex::Found)> = None;
         let mut matched = false;
         if let Some(regexp) = &self.regexp {
             for (number, current) in lines.iter().enumerate() {

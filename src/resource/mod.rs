@@ -40,7 +40,6 @@ pub mod path_state;
 pub mod postgresql_db;
 pub mod postgresql_user;
 pub mod psql;
-pub mod python_regex;
 pub mod run_command;
 pub mod service;
 pub mod set_fact;

@@ -403,7 +403,7 @@ mod tests {
     }
 
     fn hex(text: &str) -> String {
-        text.bytes().map(|b| format!("{b:02x}")).collect()
+        crate::digest::hex(text.as_bytes())
     }
 
     fn existing(owner: &str) -> String {

@@ -16,6 +16,7 @@ use super::lifecycle::{value_of, Args, BuildContext, Resource, Step};
 use super::psql::{self, check_name, unhex, Connection, Reply};
 use super::support::{detach_stdin, yes_no};
 use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use crate::digest::{hex, sha256_hex};
 use crate::plan::{Action, AttributeChange, Diff};
 use crate::probe::Section;
 use crate::shell::Script;
@@ -248,19 +249,7 @@ pub fn password_matches(wanted: &str, user: &str, stored: Option<&str>) -> bool 
         return stored == wanted;
     }
     let digest = md5::Md5::digest(format!("{wanted}{user}").as_bytes());
-    stored
-        == format!(
-            "md5{}",
-            digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        )
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    stored == format!("md5{}", hex(&digest))
 }
 
 impl Role {
@@ -705,10 +694,6 @@ mod tests {
     const VERIFIER: &str = "SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$MiuIWMPE8f1wvUs8gqR/HUOBiaxP2InTIltSNS8murY=:UKlEJeK+9JbWnqN1OJJFASpGl2gC6h5m1W8s9eH3q3Q=";
     const MD5: &str = "md5f543b608e355623527b0e4f12e5981e8";
 
-    fn hex(text: &str) -> String {
-        text.bytes().map(|b| format!("{b:02x}")).collect()
-    }
-
     fn existing(flags: &str, password: Option<&str>) -> String {
         let mut text = String::new();
         for (_, column) in FLAGS {
@@ -718,7 +703,9 @@ mod tests {
         text.push_str("conn_limit=-1\nvalid_until=\ncomment=\n");
         text.push_str(&format!(
             "password={}\npsql_rc=0\n",
-            password.map(hex).unwrap_or_else(|| "none".into())
+            password
+                .map(|p| hex(p.as_bytes()))
+                .unwrap_or_else(|| "none".into())
         ));
         text
     }

@@ -7,7 +7,7 @@
 //! in it is expanded or executed by the host's `sh`. `shell` hands its text, as one argument,
 //! to `/bin/sh -c` (or `executable`), exactly as Ansible does.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::plan::{Action, AttributeChange, Diff};
 use crate::probe::Section;
@@ -225,7 +225,7 @@ pub fn from_args(args: &Args, program: Program) -> Result<RunCommand> {
 /// The words of a `command`: `argv` as given, or `cmd` split as a shell would (no expansion).
 pub fn command_words(args: &Args) -> Result<Vec<String>> {
     let words = match args.str("cmd")? {
-        Some(cmd) => crate::transport::split_args(&cmd)?,
+        Some(cmd) => crate::shell::split(&cmd, false).context("cannot split `cmd`")?,
         None => args.list("argv")?,
     };
     if words.is_empty() {

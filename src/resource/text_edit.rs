@@ -11,8 +11,8 @@
 use anyhow::{Context, Result};
 use base64::Engine as _;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+use crate::digest::sha256_hex;
 use crate::plan::Diff;
 use crate::probe::Section;
 use crate::resource::content::FileContent;
@@ -99,7 +99,9 @@ pub fn validate_words(args: &Args) -> Result<Option<Vec<String>>> {
             if !command.contains("%s") {
                 anyhow::bail!("`validate` must contain %s, which stands for the file to check");
             }
-            Ok(Some(crate::transport::split_args(&command)?))
+            Ok(Some(
+                crate::shell::split(&command, false).context("cannot split `validate`")?,
+            ))
         }
     }
 }
@@ -160,10 +162,6 @@ pub fn inspect_with_content(out: &Section, path: &str) -> Result<(String, PathSt
         Kind::Directory => anyhow::bail!("Path {path} is a directory !"),
         other => anyhow::bail!("{path} is a {} on the host, not a file", other.name()),
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<E: TextEdit> Resource for EditedFile<E> {

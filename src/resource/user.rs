@@ -13,6 +13,7 @@ use anyhow::{bail, Result};
 use super::lifecycle::{key_values, value_of, Args, BuildContext, Resource, Step};
 use super::support::{detach_stdin, yes_no};
 use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use crate::digest::sha256_hex;
 use crate::plan::{Action, AttributeChange, Diff};
 use crate::probe::Section;
 use crate::shell::Script;
@@ -149,14 +150,6 @@ pub fn check_account_name(kind: &str, name: &str) -> Result<()> {
         bail!("`{name}` is not a valid {kind} name");
     }
     Ok(())
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl User {

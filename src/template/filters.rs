@@ -7,6 +7,7 @@
 
 use std::sync::LazyLock;
 
+use super::registry::{Register, Registry};
 use base64::Engine as _;
 use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
@@ -14,16 +15,11 @@ use regex::Regex;
 use serde_json::Value as Json;
 use sha1::Digest as _;
 
+use crate::digest::hex;
+use crate::python_regex::{Flags, TextRegex};
+
 use super::python::{json_to_python_str, python_json, value_to_json, value_to_python_str};
 use super::yaml_dump::{to_yaml, YamlStyle};
-
-/// Every filter name the templar knows, builtins included, for "did you mean" hints.
-pub(crate) fn names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = BUILTINS.iter().chain(OWN.iter()).copied().collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-}
 
 const BUILTINS: &[&str] = &[
     "abs",
@@ -40,7 +36,6 @@ const BUILTINS: &[&str] = &[
     "first",
     "format",
     "groupby",
-    "indent",
     "items",
     "join",
     "last",
@@ -72,91 +67,64 @@ const BUILTINS: &[&str] = &[
     "zip",
 ];
 
-const OWN: &[&str] = &[
-    "b64decode",
-    "b64encode",
-    "basename",
-    "bool",
-    "center",
-    "checksum",
-    "combine",
-    "comment",
-    "dict2items",
-    "difference",
-    "dirname",
-    "extract",
-    "flatten",
-    "float",
-    "from_json",
-    "from_yaml",
-    "hash",
-    "int",
-    "intersect",
-    "items2dict",
-    "mandatory",
-    "password_hash",
-    "product",
-    "quote",
-    "regex_escape",
-    "regex_findall",
-    "regex_replace",
-    "regex_search",
-    "round",
-    "string",
-    "symmetric_difference",
-    "ternary",
-    "to_json",
-    "to_nice_json",
-    "to_nice_yaml",
-    "to_uuid",
-    "to_yaml",
-    "type_debug",
-    "union",
-    "indent",
+/// A [`Register`] for the filter function `$f`.
+macro_rules! filter {
+    ($f:expr) => {
+        |env: &mut Environment<'static>, name: &'static str| env.add_filter(name, $f)
+    };
+}
+
+/// The filters this module adds (Ansible's own, and builtins redone as Python does them): the
+/// one list both registration and the hints read, so a filter cannot be added to one and
+/// forgotten in the other.
+const OWN: &[(&str, Register)] = &[
+    ("bool", filter!(bool_filter)),
+    ("int", filter!(int)),
+    ("float", filter!(float)),
+    ("string", filter!(string)),
+    ("round", filter!(round)),
+    ("indent", filter!(indent)),
+    ("center", filter!(center)),
+    ("mandatory", filter!(mandatory)),
+    ("to_json", filter!(to_json)),
+    ("to_nice_json", filter!(to_nice_json)),
+    ("to_yaml", filter!(to_yaml_filter)),
+    ("to_nice_yaml", filter!(to_nice_yaml)),
+    ("from_json", filter!(from_json)),
+    ("from_yaml", filter!(from_yaml)),
+    ("extract", filter!(extract)),
+    ("regex_replace", filter!(regex_replace)),
+    ("regex_search", filter!(regex_search)),
+    ("regex_findall", filter!(regex_findall)),
+    ("regex_escape", filter!(regex_escape)),
+    ("combine", filter!(combine)),
+    ("dict2items", filter!(dict2items)),
+    ("items2dict", filter!(items2dict)),
+    ("ternary", filter!(ternary)),
+    ("union", filter!(union)),
+    ("intersect", filter!(intersect)),
+    ("difference", filter!(difference)),
+    ("symmetric_difference", filter!(symmetric_difference)),
+    ("b64encode", filter!(b64encode)),
+    ("b64decode", filter!(b64decode)),
+    ("hash", filter!(hash)),
+    ("checksum", filter!(|v: &Value| hash(v, Some("sha1")))),
+    ("password_hash", filter!(password_hash)),
+    ("basename", filter!(basename)),
+    ("dirname", filter!(dirname)),
+    ("quote", filter!(quote)),
+    ("flatten", filter!(flatten)),
+    ("product", filter!(product)),
+    ("comment", filter!(comment)),
+    ("to_uuid", filter!(to_uuid)),
+    ("type_debug", filter!(type_debug)),
 ];
 
-pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_filter("bool", bool_filter);
-    env.add_filter("int", int);
-    env.add_filter("float", float);
-    env.add_filter("string", string);
-    env.add_filter("round", round);
-    env.add_filter("indent", indent);
-    env.add_filter("center", center);
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("to_json", to_json);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("to_yaml", to_yaml_filter);
-    env.add_filter("to_nice_yaml", to_nice_yaml);
-    env.add_filter("from_json", from_json);
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("extract", extract);
-    env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", regex_search);
-    env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", regex_escape);
-    env.add_filter("combine", combine);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("ternary", ternary);
-    env.add_filter("union", union);
-    env.add_filter("intersect", intersect);
-    env.add_filter("difference", difference);
-    env.add_filter("symmetric_difference", symmetric_difference);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("hash", hash);
-    env.add_filter("checksum", |v: &Value| hash(v, Some("sha1")));
-    env.add_filter("password_hash", password_hash);
-    env.add_filter("basename", basename);
-    env.add_filter("dirname", dirname);
-    env.add_filter("quote", quote);
-    env.add_filter("flatten", flatten);
-    env.add_filter("product", product);
-    env.add_filter("comment", comment);
-    env.add_filter("to_uuid", to_uuid);
-    env.add_filter("type_debug", type_debug);
-}
+/// Every filter the templar knows: registration and the hints' names.
+pub(crate) const FILTERS: Registry = Registry {
+    builtins: BUILTINS,
+    own: OWN,
+};
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())
@@ -429,68 +397,14 @@ fn extract(state: &State, item: &Value, container: &Value, morekeys: Option<Valu
     Ok(value)
 }
 
-/// A Python regular expression as a Rust one, with the flags Ansible's filters take.
-fn python_regex(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex, Error> {
-    let pattern = pattern.replace(r"\Z", r"\z");
-    let mut flags = String::new();
-    if ignorecase {
-        flags.push('i');
-    }
-    if multiline {
-        flags.push('m');
-    }
-    let full = if flags.is_empty() {
-        pattern
-    } else {
-        format!("(?{flags}){pattern}")
+/// The pattern of a regex filter, translated as every Python pattern in a playbook is, with
+/// the flags Ansible's filters take.
+fn python_regex(pattern: &str, kwargs: &Kwargs) -> Result<TextRegex, Error> {
+    let flags = Flags {
+        ignorecase: kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false),
+        multiline: kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false),
     };
-    Regex::new(&full).map_err(|e| invalid(format!("invalid regular expression `{full}`: {e}")))
-}
-
-/// Python's `re.sub` replacement syntax (`\1`, `\g<name>`) in `regex` crate syntax.
-fn python_replacement(replacement: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = replacement.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '$' => out.push_str("$$"),
-            '\\' if i + 1 < chars.len() => {
-                let next = chars[i + 1];
-                if next.is_ascii_digit() {
-                    let mut j = i + 1;
-                    while j < chars.len() && j < i + 3 && chars[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                    out.push_str(&format!("${{{}}}", chars[i + 1..j].iter().collect::<String>()));
-                    i = j;
-                    continue;
-                }
-                if next == 'g' && chars.get(i + 2) == Some(&'<') {
-                    if let Some(end) = chars[i + 3..].iter().position(|&c| c == '>') {
-                        let name: String = chars[i + 3..i + 3 + end].iter().collect();
-                        out.push_str(&format!("${{{name}}}"));
-                        i += 4 + end;
-                        continue;
-                    }
-                }
-                match next {
-                    'n' => out.push('\n'),
-                    't' => out.push('\t'),
-                    '\\' => out.push('\\'),
-                    other => {
-                        out.push('\\');
-                        out.push(other);
-                    }
-                }
-                i += 2;
-                continue;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    out
+    TextRegex::new(pattern, flags).map_err(|e| invalid(format!("{e:#}")))
 }
 
 fn regex_replace(
@@ -499,14 +413,12 @@ fn regex_replace(
     replacement: Option<String>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let re = python_regex(&pattern.unwrap_or_default(), &kwargs)?;
     let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
     kwargs.assert_all_used()?;
     let text = text_of(value)?;
-    let re = python_regex(&pattern.unwrap_or_default(), ignorecase, multiline)?;
-    let replacement = python_replacement(&replacement.unwrap_or_default());
-    Ok(re.replacen(&text, count, replacement.as_str()).into_owned())
+    re.sub(&text, &replacement.unwrap_or_default(), count)
+        .map_err(|e| invalid(format!("regex_replace: {e:#}")))
 }
 
 fn regex_search(
@@ -515,12 +427,10 @@ fn regex_search(
     groups: Rest<String>,
     kwargs: Kwargs,
 ) -> Result<Value, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let re = python_regex(&pattern, &kwargs)?;
     kwargs.assert_all_used()?;
     let text = text_of(value)?;
-    let re = python_regex(&pattern, ignorecase, multiline)?;
-    let Some(captures) = re.captures(&text) else {
+    let Some(captures) = re.search(&text) else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -541,12 +451,10 @@ fn regex_search(
 }
 
 fn regex_findall(value: &Value, pattern: String, kwargs: Kwargs) -> Result<Value, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let re = python_regex(&pattern, &kwargs)?;
     kwargs.assert_all_used()?;
     let text = text_of(value)?;
-    let re = python_regex(&pattern, ignorecase, multiline)?;
-    let groups = re.captures_len() - 1;
+    let groups = re.group_count();
     let found: Vec<Value> = re
         .captures_iter(&text)
         .map(|c| {
@@ -756,10 +664,6 @@ fn b64decode(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
     }
     .map_err(|e| invalid(format!("b64decode: {e}")))?;
     String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded data is not UTF-8 text"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hash(value: &Value, kind: Option<&str>) -> Result<String, Error> {
@@ -1023,7 +927,10 @@ mod tests {
 
     #[test]
     fn replacement_syntax_is_translated() {
-        assert_eq!(python_replacement(r"\1-\g<name>$"), "${1}-${name}$$");
+        // The helper that rewrote `\1-\g<name>$` into the regex crate's `${1}-${name}$$` is
+        // gone: Python's template is now expanded directly, with the same meaning.
+        let re = TextRegex::new("(?P<name>a)", Flags::default()).unwrap();
+        assert_eq!(re.sub("a", r"\1-\g<name>$", 0).unwrap(), "a-a$");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod lookups;
 mod methods;
 mod predicates;
 mod python;
+mod registry;
 mod yaml_dump;
 
 use std::path::Path;
@@ -79,8 +80,8 @@ impl Templar {
         env.set_formatter(python::format_output);
         env.set_recursion_limit(200);
         env.set_unknown_method_callback(methods::call);
-        filters::register(&mut env);
-        predicates::register(&mut env);
+        filters::FILTERS.register(&mut env);
+        predicates::TESTS.register(&mut env);
         lookups::register(&mut env);
         Templar { env: Arc::new(env) }
     }
@@ -390,9 +391,9 @@ fn explain(err: &Error, source: &str, scope: &Scope) -> Explanation {
         }
         ErrorKind::UnknownFilter | ErrorKind::UnknownTest => {
             let (what, known) = if err.kind() == ErrorKind::UnknownFilter {
-                ("filter", filters::names())
+                ("filter", filters::FILTERS.names())
             } else {
-                ("test", predicates::names())
+                ("test", predicates::TESTS.names())
             };
             let name = err
                 .detail()

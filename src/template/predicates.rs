@@ -3,138 +3,117 @@
 
 use std::cmp::Ordering;
 
+use super::registry::{Register, Registry};
 use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Value};
 
-/// Every test name the templar knows, for "did you mean" hints.
-pub(crate) fn names() -> Vec<&'static str> {
-    let mut names = vec![
-        "boolean",
-        "changed",
-        "contains",
-        "defined",
-        "directory",
-        "divisibleby",
-        "eq",
-        "escaped",
-        "even",
-        "exists",
-        "failed",
-        "false",
-        "file",
-        "filter",
-        "float",
-        "ge",
-        "gt",
-        "in",
-        "integer",
-        "iterable",
-        "le",
-        "lower",
-        "lt",
-        "mapping",
-        "match",
-        "ne",
-        "none",
-        "number",
-        "odd",
-        "regex",
-        "sameas",
-        "search",
-        "sequence",
-        "skipped",
-        "startingwith",
-        "endingwith",
-        "string",
-        "subset",
-        "succeeded",
-        "success",
-        "superset",
-        "test",
-        "true",
-        "truthy",
-        "falsy",
-        "undefined",
-        "upper",
-        "version",
-        "version_compare",
-        "failure",
-        "change",
-        "skip",
-    ];
-    names.sort_unstable();
-    names
+use crate::python_regex::{Anchor, Flags, TextRegex};
+
+const BUILTINS: &[&str] = &[
+    "boolean",
+    "defined",
+    "divisibleby",
+    "eq",
+    "escaped",
+    "even",
+    "false",
+    "filter",
+    "float",
+    "ge",
+    "gt",
+    "in",
+    "integer",
+    "iterable",
+    "le",
+    "lower",
+    "lt",
+    "mapping",
+    "ne",
+    "none",
+    "number",
+    "odd",
+    "sameas",
+    "sequence",
+    "startingwith",
+    "endingwith",
+    "string",
+    "test",
+    "true",
+    "undefined",
+    "upper",
+];
+
+/// A [`Register`] for the test function `$f`.
+macro_rules! test {
+    ($f:expr) => {
+        |env: &mut Environment<'static>, name: &'static str| env.add_test(name, $f)
+    };
 }
 
-pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_test("match", |v: &Value, p: String, k: Kwargs| {
-        regex_test(v, &p, k, true)
-    });
-    env.add_test("search", |v: &Value, p: String, k: Kwargs| {
-        regex_test(v, &p, k, false)
-    });
-    env.add_test("regex", regex_with_type);
-    env.add_test("version", version);
-    env.add_test("version_compare", version);
-    env.add_test("succeeded", |v: &Value| {
-        Ok::<_, Error>(!result_flag(v, "failed", "succeeded")?)
-    });
-    env.add_test("success", |v: &Value| {
-        Ok::<_, Error>(!result_flag(v, "failed", "success")?)
-    });
-    env.add_test("failed", |v: &Value| result_flag(v, "failed", "failed"));
-    env.add_test("failure", |v: &Value| result_flag(v, "failed", "failure"));
-    env.add_test("changed", |v: &Value| result_flag(v, "changed", "changed"));
-    env.add_test("change", |v: &Value| result_flag(v, "changed", "change"));
-    env.add_test("skipped", |v: &Value| result_flag(v, "skipped", "skipped"));
-    env.add_test("skip", |v: &Value| result_flag(v, "skipped", "skip"));
-    env.add_test("truthy", |v: &Value| v.is_true());
-    env.add_test("falsy", |v: &Value| !v.is_true());
-    env.add_test("contains", |seq: &Value, item: &Value| {
-        Ok::<_, Error>(seq.try_iter()?.any(|x| &x == item))
-    });
-    env.add_test("subset", |a: &Value, b: &Value| subset(a, b));
-    env.add_test("superset", |a: &Value, b: &Value| subset(b, a));
-    env.add_test("exists", |p: String| std::path::Path::new(&p).exists());
-    env.add_test("file", |p: String| std::path::Path::new(&p).is_file());
-    env.add_test("directory", |p: String| std::path::Path::new(&p).is_dir());
-}
+/// The tests this module adds (Ansible's own): the one list both registration and the hints
+/// read, so a test cannot be added to one and forgotten in the other.
+const OWN: &[(&str, Register)] = &[
+    (
+        "match",
+        test!(|v: &Value, p: String, k: Kwargs| regex_test(v, &p, k, true)),
+    ),
+    (
+        "search",
+        test!(|v: &Value, p: String, k: Kwargs| regex_test(v, &p, k, false)),
+    ),
+    ("regex", test!(regex_with_type)),
+    ("version", test!(version)),
+    ("version_compare", test!(version)),
+    (
+        "succeeded",
+        test!(|v: &Value| Ok::<_, Error>(!result_flag(v, "failed", "succeeded")?)),
+    ),
+    (
+        "success",
+        test!(|v: &Value| Ok::<_, Error>(!result_flag(v, "failed", "success")?)),
+    ),
+    ("failed", test!(|v: &Value| result_flag(v, "failed", "failed"))),
+    ("failure", test!(|v: &Value| result_flag(v, "failed", "failure"))),
+    ("changed", test!(|v: &Value| result_flag(v, "changed", "changed"))),
+    ("change", test!(|v: &Value| result_flag(v, "changed", "change"))),
+    ("skipped", test!(|v: &Value| result_flag(v, "skipped", "skipped"))),
+    ("skip", test!(|v: &Value| result_flag(v, "skipped", "skip"))),
+    ("truthy", test!(|v: &Value| v.is_true())),
+    ("falsy", test!(|v: &Value| !v.is_true())),
+    (
+        "contains",
+        test!(|seq: &Value, item: &Value| Ok::<_, Error>(seq.try_iter()?.any(|x| &x == item))),
+    ),
+    ("subset", test!(|a: &Value, b: &Value| subset(a, b))),
+    ("superset", test!(|a: &Value, b: &Value| subset(b, a))),
+    ("exists", test!(|p: String| std::path::Path::new(&p).exists())),
+    ("file", test!(|p: String| std::path::Path::new(&p).is_file())),
+    ("directory", test!(|p: String| std::path::Path::new(&p).is_dir())),
+];
+
+/// Every test the templar knows: registration and the hints' names.
+pub(crate) const TESTS: Registry = Registry {
+    builtins: BUILTINS,
+    own: OWN,
+};
 
 fn regex_test(value: &Value, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let flags = regex_flags(&kwargs)?;
     kwargs.assert_all_used()?;
-    regex_matches(
-        value,
-        pattern,
-        ignorecase,
-        multiline,
-        if anchored { "match" } else { "search" },
-    )
+    let anchor = if anchored { Anchor::Match } else { Anchor::Search };
+    regex_matches(value, pattern, flags, anchor)
 }
 
 fn regex_with_type(value: &Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
-    let ignorecase = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    let flags = regex_flags(&kwargs)?;
     let match_type = kwargs
         .get::<Option<String>>("match_type")?
         .unwrap_or_else(|| "search".to_string());
     kwargs.assert_all_used()?;
-    regex_matches(value, &pattern, ignorecase, multiline, &match_type)
-}
-
-fn regex_matches(
-    value: &Value,
-    pattern: &str,
-    ignorecase: bool,
-    multiline: bool,
-    match_type: &str,
-) -> Result<bool, Error> {
-    let text = super::python::value_to_python_str(value)?;
-    let pattern = match match_type {
-        "match" => format!(r"\A(?:{pattern})"),
-        "fullmatch" => format!(r"\A(?:{pattern})\z"),
-        "search" => pattern.to_string(),
+    let anchor = match match_type.as_str() {
+        "match" => Anchor::Match,
+        "fullmatch" => Anchor::FullMatch,
+        "search" => Anchor::Search,
         other => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
@@ -142,25 +121,23 @@ fn regex_matches(
             ))
         }
     };
-    let mut flags = String::new();
-    if ignorecase {
-        flags.push('i');
-    }
-    if multiline {
-        flags.push('m');
-    }
-    let full = if flags.is_empty() {
-        pattern
-    } else {
-        format!("(?{flags}){pattern}")
-    };
-    let re = regex::Regex::new(&full.replace(r"\Z", r"\z")).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("invalid regular expression `{full}`: {e}"),
-        )
-    })?;
-    Ok(re.is_match(&text))
+    regex_matches(value, &pattern, flags, anchor)
+}
+
+/// The flags Ansible's regex tests take.
+fn regex_flags(kwargs: &Kwargs) -> Result<Flags, Error> {
+    Ok(Flags {
+        ignorecase: kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false),
+        multiline: kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false),
+    })
+}
+
+/// Whether `pattern`, translated as every Python pattern in a playbook is, matches `value`.
+fn regex_matches(value: &Value, pattern: &str, flags: Flags, anchor: Anchor) -> Result<bool, Error> {
+    let text = super::python::value_to_python_str(value)?;
+    let re = TextRegex::anchored(pattern, flags, anchor)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{e:#}")))?;
+    Ok(re.search(&text).is_some())
 }
 
 /// A part of a loose version: numbers compare as numbers, words as text.

@@ -651,3 +651,174 @@ fn output_does_not_depend_on_hash_order() {
     assert_eq!(first, "b=1;a={'x': 1};");
     let _ = Path::new("");
 }
+
+/// The hint lists come from the same tables as registration; the builtins named beside them
+/// must be ones minijinja really has, or a hint would point at a filter that does not exist.
+#[test]
+fn every_hinted_filter_and_test_exists() {
+    let env = Templar::new().env;
+    for name in filters::FILTERS.names() {
+        let source = format!("{{{{ x | {name} }}}}");
+        if let Err(err) = env.render_str(&source, minijinja::context! { x => 1 }) {
+            assert_ne!(err.kind(), ErrorKind::UnknownFilter, "filter {name}: {err}");
+        }
+    }
+    for name in predicates::TESTS.names() {
+        let source = format!("{{{{ x is {name} }}}}");
+        if let Err(err) = env.render_str(&source, minijinja::context! { x => 1 }) {
+            assert_ne!(err.kind(), ErrorKind::UnknownTest, "test {name}: {err}");
+        }
+    }
+    let names = filters::FILTERS.names();
+    for name in ["regex_replace", "to_nice_yaml", "indent", "default", "map"] {
+        assert!(names.contains(&name), "{name}");
+    }
+    let names = predicates::TESTS.names();
+    for name in ["match", "version", "defined", "search"] {
+        assert!(names.contains(&name), "{name}");
+    }
+}
+
+/// Renders `{{ expr }}` with `pattern`, `haystack` and `template` as variables, so the
+/// pattern reaches the filter exactly as written (no Jinja string escapes in the way).
+fn eval_regex(expr: &str, pattern: &str, haystack: &str, template: &str) -> Result<Json, String> {
+    let Json::Object(map) = json!({"pattern": pattern, "haystack": haystack, "template": template}) else {
+        unreachable!()
+    };
+    let vars = VarStack::new().with(Layer::PlayVars, map.into_iter().collect::<VarMap>());
+    Templar::new()
+        .render_str(&format!("{{{{ {expr} }}}}"), &vars, &origin())
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// A pattern means the same in a module (`lineinfile`'s `regexp:`) as in a filter or test:
+/// each result here is Python's `re.search` (checked with CPython 3 on bytes and on text).
+#[test]
+fn a_pattern_means_the_same_in_modules_and_filters() {
+    use crate::python_regex::PythonRegex;
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        (r"(?P<key>\w+)=(?P<value>\d+)", "port=8080\n", Some("port=8080")),
+        (r"end\Z", "the end", Some("end")),
+        (r"(?i)^listen", "LISTEN 80", Some("LISTEN")),
+        (r"\d{2,}", "a1b22", Some("22")),
+        (r"x{,2}y", "xxxy", Some("xxy")),
+        ("a{", "xa{", Some("a{")),
+        ("[]x]+", "a]x]", Some("]x]")),
+        ("[[]a", "[a", Some("[a")),
+        ("^PORT=.*$", "PORT=1\n", Some("PORT=1")),
+        (r"\s+$", "a  \n", Some("  \n")),
+        ("^$", "x\n", None),
+    ];
+    for &(pattern, haystack, expected) in cases {
+        let module = PythonRegex::new(pattern)
+            .unwrap()
+            .search(haystack.as_bytes())
+            .map(|found| haystack[found.start()..found.end()].to_string());
+        assert_eq!(module.as_deref(), expected, "module: {pattern:?} in {haystack:?}");
+        let filter = eval_regex("haystack | regex_search(pattern)", pattern, haystack, "").unwrap();
+        assert_eq!(filter, json!(expected), "filter: {pattern:?} in {haystack:?}");
+        let test = eval_regex("haystack is search(pattern)", pattern, haystack, "").unwrap();
+        assert_eq!(
+            test,
+            json!(expected.is_some()),
+            "test: {pattern:?} in {haystack:?}"
+        );
+    }
+}
+
+/// A pattern the `regex` crate cannot run is refused with the same words in a module and in
+/// every filter and test, never run with another meaning.
+#[test]
+fn look_around_is_refused_alike_in_modules_and_filters() {
+    use crate::python_regex::PythonRegex;
+    for pattern in ["(?<=foo )bar", "(?=x)", r"(a)\1"] {
+        let module = format!("{:#}", PythonRegex::new(pattern).unwrap_err());
+        assert!(module.contains("is not supported"), "{module}");
+        for expr in [
+            "haystack | regex_search(pattern)",
+            "haystack | regex_replace(pattern, template)",
+            "haystack | regex_findall(pattern)",
+            "haystack is match(pattern)",
+            "haystack is search(pattern)",
+            "haystack is regex(pattern, match_type='fullmatch')",
+        ] {
+            let filter = eval_regex(expr, pattern, "foo bar", "X").unwrap_err();
+            assert!(filter.contains(&module), "{expr}: {filter} lacks {module}");
+        }
+    }
+}
+
+/// `regex_replace` expands its template as Python's `re.sub` and `lineinfile`'s `backrefs`
+/// do (results from CPython 3).
+#[test]
+fn regex_replace_expands_templates_as_python() {
+    use crate::python_regex::PythonRegex;
+    let replace = |pattern: &str, haystack: &str, template: &str| {
+        eval_regex(
+            "haystack | regex_replace(pattern, template)",
+            pattern,
+            haystack,
+            template,
+        )
+    };
+    assert_eq!(
+        replace(r"(?P<k>\w+)=(.*)", "port=80", r"\g<k>: \2"),
+        Ok(json!("port: 80"))
+    );
+    let module = PythonRegex::new(r"(?P<k>\w+)=(.*)").unwrap();
+    let found = module.search(b"port=80").unwrap();
+    assert_eq!(
+        module.expand(br"\g<k>: \2", &found, b"port=80").unwrap(),
+        b"port: 80"
+    );
+    assert_eq!(replace(r"(\w+)", "a b", r"[\1]"), Ok(json!("[a] [b]")));
+    assert_eq!(replace("(a)", "abc", r"\101"), Ok(json!("Abc")));
+    assert_eq!(replace("(a)", "abc", r"\r"), Ok(json!("\rbc")));
+    assert_eq!(replace("(a)", "abc", r"\0"), Ok(json!("\u{0}bc")));
+    assert_eq!(replace("(a)", "abc", "$1"), Ok(json!("$1bc")));
+    assert_eq!(replace("a{", "a{b", "X"), Ok(json!("Xb")));
+    assert_eq!(replace(r"end\Z", "the end", "END"), Ok(json!("the END")));
+    // Python: "invalid group reference 2", "bad escape \d".
+    assert!(replace("(a)", "abc", r"\2")
+        .unwrap_err()
+        .contains("invalid group reference 2"));
+    assert!(replace("(a)", "abc", r"\d")
+        .unwrap_err()
+        .contains(r"bad escape \d"));
+}
+
+/// Text patterns are Unicode-aware, as Python's `str` patterns are; `fullmatch` must span the
+/// whole text, whichever alternative that takes.
+#[test]
+fn text_patterns_read_as_python_text_patterns() {
+    assert_eq!(
+        eval_regex(r"haystack is search(pattern)", r"^\w+$", "éa", ""),
+        Ok(json!(true))
+    );
+    assert_eq!(
+        eval_regex(
+            "haystack is regex(pattern, match_type='fullmatch')",
+            "a|ab",
+            "ab",
+            ""
+        ),
+        Ok(json!(true))
+    );
+    assert_eq!(
+        eval_regex(
+            "haystack is regex(pattern, match_type='fullmatch')",
+            "abc$",
+            "abc\n",
+            ""
+        ),
+        Ok(json!(false))
+    );
+    assert_eq!(
+        eval_regex("haystack is match(pattern)", "abc$", "abc\n", ""),
+        Ok(json!(true))
+    );
+    assert_eq!(
+        eval_regex("haystack | regex_findall(pattern)", "x{,2}y", "x{2}y xxy", ""),
+        Ok(json!(["y", "xxy"]))
+    );
+}
