@@ -13,6 +13,8 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::digest::hex;
+
 /// The file's format version.
 pub const VERSION: u32 = 1;
 
@@ -151,9 +153,6 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     }
     Ok(())
 }
-
-// `crate::digest::hex` is the one hex helper; this name stays for callers not yet switched.
-pub use crate::digest::hex;
 
 #[cfg(test)]
 mod tests {

@@ -688,23 +688,17 @@ mod tempfile_lite {
     }
 }
 
-/// Splits `ansible_ssh_common_args` as Ansible does, with Python's `shlex.split`.
-///
-/// [`crate::shell::split`] is the splitter; this wrapper only adds which text failed, and
-/// stays for the engine's call until that calls `shell::split` itself.
-pub fn split_args(text: &str) -> Result<Vec<String>> {
-    crate::shell::split(text, false).with_context(|| format!("cannot split {text:?}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn splits_common_args_like_a_shell() {
-        let words =
-            split_args(r#"-o UserKnownHostsFile="/var/tmp/a b/kh" -o 'StrictHostKeyChecking=yes' -oX=1"#)
-                .unwrap();
+        let words = crate::shell::split(
+            r#"-o UserKnownHostsFile="/var/tmp/a b/kh" -o 'StrictHostKeyChecking=yes' -oX=1"#,
+            false,
+        )
+        .unwrap();
         assert_eq!(
             words,
             [
@@ -719,8 +713,9 @@ mod tests {
 
     #[test]
     fn maps_known_ssh_options() {
-        let words = split_args(
+        let words = crate::shell::split(
             "-o UserKnownHostsFile=/kh -o StrictHostKeyChecking=yes -J bastion -o Ciphers=aes128-ctr",
+            false,
         )
         .unwrap();
         let options = SshOptions::parse(&words).unwrap();

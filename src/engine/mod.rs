@@ -25,7 +25,7 @@ use crate::engine::host::{HostReport, HostRunner};
 use crate::inventory::Inventory;
 use crate::playbook::{Batch, LoadOptions, Playbook, Task};
 use crate::template::{Origin, Templar};
-use crate::transport::{split_args, BecomeMethod, Secret, Target};
+use crate::transport::{BecomeMethod, Secret, Target};
 use crate::vars::{HostVarsSource, Layer, VarMap, VarStack};
 
 /// What a run does to hosts.
@@ -583,7 +583,9 @@ fn target_of(shared: &RunShared, host: &str, remote_user: Option<&str>) -> Resul
     let mut ssh_args = Vec::new();
     for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
         if let Some(args) = get(name)? {
-            ssh_args.extend(split_args(&args).with_context(|| format!("{host}: cannot read {name}"))?);
+            let words = crate::shell::split(&args, false)
+                .with_context(|| format!("{host}: cannot read {name}: cannot split {args:?}"))?;
+            ssh_args.extend(words);
         }
     }
     let port = match get("ansible_port")?.or(get("ansible_ssh_port")?) {

@@ -485,11 +485,9 @@ pub(super) struct Unprobed {
 
 /// A digest of what a probe section printed, and how it ended.
 pub(super) fn section_fingerprint(section: &crate::probe::Section) -> String {
-    use sha2::Digest as _;
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(section.status.to_le_bytes());
-    hasher.update(&section.output);
-    crate::saved::hex(&hasher.finalize())
+    let mut bytes = section.status.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&section.output);
+    crate::digest::sha256_hex(&bytes)
 }
 
 /// A step's outcome as Ansible registers it.
