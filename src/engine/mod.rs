@@ -6,7 +6,6 @@
 //! later plays; it never stops the others.
 
 pub mod host;
-pub mod walk;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +19,7 @@ use serde_json::{json, Value as Json};
 use crate::engine::host::{HostReport, HostRunner, Status};
 use crate::inventory::Inventory;
 use crate::plan::PlannedStep;
-use crate::playbook::{Batch, LoadOptions, Playbook, Task};
+use crate::playbook::{walk, Batch, LoadOptions, Playbook, Task};
 use crate::template::{Origin, Templar};
 use crate::transport::{split_args, BecomeMethod, Secret, Target};
 use crate::vars::{HostVarsSource, Layer, VarMap, VarStack};

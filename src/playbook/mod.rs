@@ -11,6 +11,7 @@
 
 pub mod kv;
 mod load;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
