@@ -921,7 +921,7 @@ impl HostRunner {
             .or(context.no_log)
             .unwrap_or(false);
         match task.module.kind {
-            ModuleKind::Control => {
+            ModuleKind::Control | ModuleKind::Include(_) => {
                 return self
                     .run_control(
                         run, play, task, context, &values, &stack, pending, queue, notified,

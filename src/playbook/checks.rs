@@ -13,7 +13,7 @@ use anyhow::Result;
 use super::keywords::{TaskFields, TASK_KEYWORDS};
 use super::plays::{Loader, Scope};
 use crate::error::{did_you_mean, located, located_hint};
-use crate::resource::{self, is_template, ModuleSpec};
+use crate::resource::{self, is_template, IncludeKind, ModuleSpec};
 use crate::yaml::Node;
 
 /// Well-known modules that are refused as "not supported" rather than "unknown".
@@ -191,7 +191,7 @@ impl TaskFields {
     /// Refuses the keywords an include cannot take: it runs no module of its own, so there
     /// is no result to register, notify on or retry; an import is expanded once, at load
     /// time, so it cannot loop either.
-    pub(super) fn refuse_for_include(&self, spec: &ModuleSpec) -> Result<()> {
+    pub(super) fn refuse_for_include(&self, spec: &ModuleSpec, kind: IncludeKind) -> Result<()> {
         let mut refused = vec![
             "register",
             "notify",
@@ -202,7 +202,7 @@ impl TaskFields {
             "delay",
             "listen",
         ];
-        if spec.name.starts_with("import_") {
+        if kind.is_static() {
             refused.extend([
                 "loop",
                 "with_items",
@@ -213,8 +213,8 @@ impl TaskFields {
             ]);
         }
         if let Some((name, pos)) = self.seen.iter().find(|(n, _)| refused.contains(&n.as_str())) {
-            let hint = if spec.name.starts_with("import_") && name.starts_with(['l', 'w']) {
-                format!("use `{}` to loop", spec.name.replace("import_", "include_"))
+            let hint = if kind.is_static() && name.starts_with(['l', 'w']) {
+                format!("use `{}` to loop", dynamic_name(kind))
             } else {
                 format!("put `{name}` on the tasks inside")
             };
@@ -245,4 +245,11 @@ pub(super) fn display_dir(dir: &Path) -> String {
     } else {
         text
     }
+}
+
+/// The module that does at run time what an import does at load time, named in the hints of
+/// an import that needs a templated name or a loop.
+pub(super) fn dynamic_name(kind: IncludeKind) -> &'static str {
+    // Every include kind has its module in the registry (a test in `resource` holds to it).
+    kind.dynamic().module().map_or("", |spec| spec.name)
 }

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::checks::unknown_task_key;
+use super::checks::{dynamic_name, unknown_task_key};
 use super::kv::parse_kv;
 use super::values::key_name;
 use super::Located;
 use crate::error::{located, located_hint, Pos};
-use crate::resource::{self, is_template, FreeForm, ModuleKind, ModuleSpec, RawParam};
+use crate::resource::{self, is_template, FreeForm, IncludeKind, ModuleKind, ModuleSpec, RawParam};
 use crate::yaml::{Data, Node};
 
 /// The parameters written under the module key.
@@ -181,12 +181,15 @@ pub(super) fn string_param(params: &resource::Params, name: &str) -> Located<Str
     }
 }
 
+/// A parameter an import needs literal, since it is expanded before any variable is known.
 pub(super) fn literal_param(
     params: &resource::Params,
     name: &str,
-    module: &str,
-    dynamic: &str,
+    spec: &ModuleSpec,
+    kind: IncludeKind,
 ) -> Result<Located<String>> {
+    let module = spec.name;
+    let dynamic = dynamic_name(kind);
     let value = string_param(params, name);
     if is_template(&value.value) {
         return Err(located_hint(

@@ -18,7 +18,7 @@ use super::tags::{inherit_role_tags, inherit_tags};
 use super::values::{key_name, seq, string_list};
 use super::{Block, IncludeTasks, Keywords, Located, RoleStep, Step, Task, Vars};
 use crate::error::{located, located_hint, Pos};
-use crate::resource::{self, check_params, is_template, ModuleSpec, RawParam};
+use crate::resource::{self, check_params, is_template, IncludeKind, ModuleKind, ModuleSpec, RawParam};
 use crate::yaml::{self, Data, Node};
 
 impl Loader<'_> {
@@ -163,97 +163,11 @@ impl Loader<'_> {
         fields: TaskFields,
         scope: &Scope,
     ) -> Result<Step> {
-        let include = matches!(
-            spec.name,
-            "include_tasks" | "import_tasks" | "include_role" | "import_role"
-        );
-        if include {
-            fields.refuse_for_include(spec)?;
-        }
-        match spec.name {
-            "import_tasks" => {
-                let file = literal_param(&params, "file", "import_tasks", "include_tasks")?;
-                let path = self.task_file_path(&file, scope)?;
-                let steps = self.load_task_file(&path, scope, Some(&file.pos))?;
-                let mut block = Block {
-                    pos: node.pos.clone(),
-                    name: fields.name,
-                    block: steps,
-                    rescue: Vec::new(),
-                    always: Vec::new(),
-                    keywords: fields.keywords,
-                    imported_from: Some(path),
-                };
-                let tags = block.keywords.tags.clone();
-                inherit_tags(&mut block.block, &tags);
-                return Ok(Step::Block(Box::new(block)));
-            }
-            "include_tasks" => {
-                let file = string_param(&params, "file");
-                let (path, tasks) = if is_template(&file.value) {
-                    (None, None)
-                } else {
-                    let path = self.task_file_path(&file, scope)?;
-                    // A file including itself is a run-time recursion, loaded when reached.
-                    let tasks = if self.file_stack.contains(&path) {
-                        None
-                    } else {
-                        Some(self.load_task_file(&path, scope, Some(&file.pos))?)
-                    };
-                    (Some(path), tasks)
-                };
-                let apply = params.get("apply").map(|p| Node {
-                    data: json_to_data(&p.value),
-                    pos: p.pos.clone(),
-                });
-                return Ok(Step::IncludeTasks(Box::new(IncludeTasks {
-                    pos: node.pos.clone(),
-                    name: fields.name,
-                    file,
-                    path,
-                    tasks,
-                    keywords: fields.keywords,
-                    loop_: fields.loop_,
-                    apply,
-                    role: scope.role.clone(),
-                })));
-            }
-            "include_role" | "import_role" => {
-                let is_static = spec.name == "import_role";
-                let role_name = if is_static {
-                    literal_param(&params, "name", "import_role", "include_role")?
-                } else {
-                    string_param(&params, "name")
-                };
-                let role = if is_template(&role_name.value) {
-                    None
-                } else {
-                    let from = |key: &str| params.get(key).and_then(|p| p.value.as_str().map(str::to_string));
-                    let files = RoleFiles {
-                        tasks: from("tasks_from"),
-                        vars: from("vars_from"),
-                        defaults: from("defaults_from"),
-                        handlers: from("handlers_from"),
-                    };
-                    let mut role =
-                        self.load_role(&role_name, Keywords::default(), Vars::new(), &files, None)?;
-                    if is_static {
-                        inherit_role_tags(&mut role, &fields.keywords.tags);
-                    }
-                    Some(role)
-                };
-                return Ok(Step::Role(Box::new(RoleStep {
-                    pos: node.pos.clone(),
-                    name: fields.name,
-                    role_name,
-                    is_static,
-                    role,
-                    keywords: fields.keywords,
-                    loop_: fields.loop_,
-                    params,
-                })));
-            }
-            _ => {}
+        // The spec says whether the module brings in tasks or a role, and when; the loader
+        // does not go by the module's name.
+        if let ModuleKind::Include(kind) = spec.kind {
+            fields.refuse_for_include(spec, kind)?;
+            return self.include(node, spec, kind, params, fields, scope);
         }
         let source = self.check_source(spec, &params, scope)?;
         Ok(Step::Task(Box::new(Task {
@@ -275,6 +189,103 @@ impl Loader<'_> {
             role: scope.role.clone(),
             source,
         })))
+    }
+
+    /// An include module's step: an import expanded in place (a block, or a role step with the
+    /// role loaded), or an include left for run time when its name is a template.
+    fn include(
+        &mut self,
+        node: &Node,
+        spec: &ModuleSpec,
+        kind: IncludeKind,
+        params: resource::Params,
+        fields: TaskFields,
+        scope: &Scope,
+    ) -> Result<Step> {
+        match kind {
+            IncludeKind::ImportTasks => {
+                let file = literal_param(&params, "file", spec, kind)?;
+                let path = self.task_file_path(&file, scope)?;
+                let steps = self.load_task_file(&path, scope, Some(&file.pos))?;
+                let mut block = Block {
+                    pos: node.pos.clone(),
+                    name: fields.name,
+                    block: steps,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                    keywords: fields.keywords,
+                    imported_from: Some(path),
+                };
+                let tags = block.keywords.tags.clone();
+                inherit_tags(&mut block.block, &tags);
+                Ok(Step::Block(Box::new(block)))
+            }
+            IncludeKind::IncludeTasks => {
+                let file = string_param(&params, "file");
+                let (path, tasks) = if is_template(&file.value) {
+                    (None, None)
+                } else {
+                    let path = self.task_file_path(&file, scope)?;
+                    // A file including itself is a run-time recursion, loaded when reached.
+                    let tasks = if self.file_stack.contains(&path) {
+                        None
+                    } else {
+                        Some(self.load_task_file(&path, scope, Some(&file.pos))?)
+                    };
+                    (Some(path), tasks)
+                };
+                let apply = params.get("apply").map(|p| Node {
+                    data: json_to_data(&p.value),
+                    pos: p.pos.clone(),
+                });
+                Ok(Step::IncludeTasks(Box::new(IncludeTasks {
+                    pos: node.pos.clone(),
+                    name: fields.name,
+                    file,
+                    path,
+                    tasks,
+                    keywords: fields.keywords,
+                    loop_: fields.loop_,
+                    apply,
+                    role: scope.role.clone(),
+                })))
+            }
+            IncludeKind::ImportRole | IncludeKind::IncludeRole => {
+                let is_static = kind.is_static();
+                let role_name = if is_static {
+                    literal_param(&params, "name", spec, kind)?
+                } else {
+                    string_param(&params, "name")
+                };
+                let role = if is_template(&role_name.value) {
+                    None
+                } else {
+                    let from = |key: &str| params.get(key).and_then(|p| p.value.as_str().map(str::to_string));
+                    let files = RoleFiles {
+                        tasks: from("tasks_from"),
+                        vars: from("vars_from"),
+                        defaults: from("defaults_from"),
+                        handlers: from("handlers_from"),
+                    };
+                    let mut role =
+                        self.load_role(&role_name, Keywords::default(), Vars::new(), &files, None)?;
+                    if is_static {
+                        inherit_role_tags(&mut role, &fields.keywords.tags);
+                    }
+                    Some(role)
+                };
+                Ok(Step::Role(Box::new(RoleStep {
+                    pos: node.pos.clone(),
+                    name: fields.name,
+                    role_name,
+                    is_static,
+                    role,
+                    keywords: fields.keywords,
+                    loop_: fields.loop_,
+                    params,
+                })))
+            }
+        }
     }
 
     fn task_file_path(&self, file: &Located<String>, scope: &Scope) -> Result<PathBuf> {
