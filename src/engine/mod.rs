@@ -8,7 +8,6 @@
 pub mod cancel;
 pub mod events;
 pub mod host;
-pub mod walk;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ pub use crate::engine::cancel::Cancel;
 pub use crate::engine::events::Events;
 use crate::engine::host::{HostReport, HostRunner};
 use crate::inventory::Inventory;
-use crate::playbook::{Batch, LoadOptions, Playbook, Task};
+use crate::playbook::{walk, Batch, LoadOptions, Playbook, Task};
 use crate::template::{Origin, Templar};
 use crate::transport::{BecomeMethod, Secret, Target};
 use crate::vars::{HostVarsSource, Layer, VarMap, VarStack};

@@ -8,9 +8,23 @@
 //! point a user at `roles/nginx/tasks/main.yml:12`. Static imports (`import_tasks`,
 //! `import_role`, `import_playbook`) are expanded here; dynamic includes whose file name is a
 //! template stay as nodes for the engine to load with [`load_task_file`] once it is known.
+//!
+//! The loader is split by job: `plays` (entry points, `import_playbook`, plays, blocks),
+//! `tasks` (task lists, tasks, includes), `roles`, `keywords` (what each context accepts, and
+//! a task's keywords), `params` (module parameters as written), `values` (typed YAML values),
+//! `tags` (tag inheritance) and `checks` (the refusals the others share). [`walk`] turns a
+//! loaded play into the sequence a host runs.
 
+mod checks;
+mod keywords;
 pub mod kv;
-mod load;
+mod params;
+mod plays;
+mod roles;
+mod tags;
+mod tasks;
+mod values;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +35,7 @@ use crate::error::Pos;
 use crate::resource::{ModuleSpec, Params};
 use crate::yaml::Node;
 
-pub use load::{load_playbook, load_task_file, LoadOptions};
+pub use plays::{load_playbook, load_task_file, LoadOptions};
 
 /// A value and where it was written.
 #[derive(Clone, Debug, PartialEq)]

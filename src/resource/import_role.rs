@@ -1,5 +1,5 @@
 //! `import_role`: a role expanded in place when the playbook is loaded.
-use super::{DefaultValue as D, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
+use super::{DefaultValue as D, IncludeKind, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Imports a role statically; its keywords apply to every task of the role.
 ///
@@ -10,7 +10,7 @@ use super::{DefaultValue as D, ModuleKind, ModuleSpec, ParamSpec as P, ParamType
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "import_role",
     fqcn: "ansible.builtin.import_role",
-    kind: ModuleKind::Control,
+    kind: ModuleKind::Include(IncludeKind::ImportRole),
     params: &[
         P::new("name", Str).required(),
         P::new("tasks_from", Str).default(D::Str("main")),

@@ -1,5 +1,5 @@
 //! `import_tasks`: a task file expanded in place when the playbook is loaded.
-use super::{FreeForm, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
+use super::{FreeForm, IncludeKind, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Imports a task file statically; its keywords apply to every imported task.
 ///
@@ -10,7 +10,7 @@ use super::{FreeForm, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "import_tasks",
     fqcn: "ansible.builtin.import_tasks",
-    kind: ModuleKind::Control,
+    kind: ModuleKind::Include(IncludeKind::ImportTasks),
     free_form: FreeForm::Raw("file"),
     params: &[P::new("file", Str).required()],
     ..ModuleSpec::DEFAULT

@@ -1,5 +1,5 @@
 //! `include_role`: a role run as a task, when the task runs.
-use super::{DefaultValue as D, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
+use super::{DefaultValue as D, IncludeKind, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Runs a role (or one of its task files) as a task.
 ///
@@ -11,7 +11,7 @@ use super::{DefaultValue as D, ModuleKind, ModuleSpec, ParamSpec as P, ParamType
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "include_role",
     fqcn: "ansible.builtin.include_role",
-    kind: ModuleKind::Control,
+    kind: ModuleKind::Include(IncludeKind::IncludeRole),
     params: &[
         P::new("name", Str).required(),
         P::new("tasks_from", Str).default(D::Str("main")),

@@ -95,8 +95,51 @@ pub enum ModuleKind {
     /// Waits for a condition on the host (`wait_for`): never drift, since waiting changes
     /// nothing, but the wait still happens when applying.
     Wait,
-    /// Acts on the run itself (`debug`, `set_fact`, `meta`, includes): nothing on the host.
+    /// Acts on the run itself (`debug`, `set_fact`, `meta`): nothing on the host.
     Control,
+    /// Brings in a task file or a role. The loader turns such a task into a block, an include
+    /// step or a role step, so the engine never runs it as a module; the kind says which, so
+    /// that the loader decides by the spec and not by the module's name.
+    Include(IncludeKind),
+}
+
+/// What an include module brings in, and whether at load time or at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncludeKind {
+    /// A task file expanded in place when the playbook is loaded (`import_tasks`).
+    ImportTasks,
+    /// A task file run when the task is reached, which may loop or be named by a template
+    /// (`include_tasks`).
+    IncludeTasks,
+    /// A role expanded in place when the playbook is loaded (`import_role`).
+    ImportRole,
+    /// A role run when the task is reached (`include_role`).
+    IncludeRole,
+}
+
+impl IncludeKind {
+    /// Whether the loader expands it in place (an import), so that its name must be literal and
+    /// it cannot loop.
+    pub const fn is_static(self) -> bool {
+        matches!(self, IncludeKind::ImportTasks | IncludeKind::ImportRole)
+    }
+
+    /// The include that does at run time what this one does (itself when already dynamic), for
+    /// hints on an import that needs a templated name or a loop.
+    pub const fn dynamic(self) -> IncludeKind {
+        match self {
+            IncludeKind::ImportTasks | IncludeKind::IncludeTasks => IncludeKind::IncludeTasks,
+            IncludeKind::ImportRole | IncludeKind::IncludeRole => IncludeKind::IncludeRole,
+        }
+    }
+
+    /// The module registered in [`MODULES`] for this kind of include.
+    pub fn module(self) -> Option<&'static ModuleSpec> {
+        MODULES
+            .iter()
+            .copied()
+            .find(|spec| spec.kind == ModuleKind::Include(self))
+    }
 }
 
 /// The type of a parameter, as Ansible's argument spec types it.
@@ -612,6 +655,27 @@ fn check_choice(spec: &ModuleSpec, param: &ParamSpec, name: &str, value: &Value,
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn every_include_kind_has_one_module_and_imports_name_their_dynamic_form() {
+        let kinds = [
+            IncludeKind::ImportTasks,
+            IncludeKind::IncludeTasks,
+            IncludeKind::ImportRole,
+            IncludeKind::IncludeRole,
+        ];
+        for kind in kinds {
+            let registered = MODULES
+                .iter()
+                .filter(|spec| spec.kind == ModuleKind::Include(kind))
+                .count();
+            assert_eq!(registered, 1, "{kind:?}");
+        }
+        let name = |kind: IncludeKind| kind.module().map(|spec| spec.name);
+        assert_eq!(name(IncludeKind::ImportTasks.dynamic()), Some("include_tasks"));
+        assert_eq!(name(IncludeKind::ImportRole.dynamic()), Some("include_role"));
+        assert!(IncludeKind::ImportTasks.is_static() && !IncludeKind::IncludeRole.is_static());
+    }
 
     fn raw_params(yaml: &str) -> (Vec<RawParam>, Pos) {
         let node = crate::yaml::parse_str(yaml, Path::new("t.yml")).unwrap();

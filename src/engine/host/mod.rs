@@ -22,7 +22,7 @@ use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
 
 use crate::apply::{StageScript, StepOutcome};
-use crate::engine::walk::{self, Context, Item};
+use crate::playbook::walk::{self, Context, Item};
 use crate::engine::{Mode, RunShared};
 use crate::error::Pos;
 use crate::plan::{Action, Diff, HostPlan, PlannedHandler, PlannedStep};

@@ -354,7 +354,9 @@ impl HostRunner {
             .or(context.no_log)
             .unwrap_or(false);
         match task.module.kind {
-            ModuleKind::Control => {
+            // The loader turns includes into include steps: one never arrives as a task, and
+            // `run_control` refuses it if it did.
+            ModuleKind::Control | ModuleKind::Include(_) => {
                 return self.run_control(run, play, task, &values, &stack, stage).await;
             }
             ModuleKind::Resource | ModuleKind::Command | ModuleKind::Wait => {}

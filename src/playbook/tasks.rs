@@ -1,0 +1,302 @@
+//! Task lists and the tasks in them: module calls, and the include modules that bring in
+//! other task files and roles.
+//!
+//! A task's keys are sorted here into its one module, its keywords (`keywords`) and its
+//! parameters (`params`); the module's spec then decides what the step is: a module call, a
+//! block standing for an imported task file, a dynamic include, or a role step.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::checks::{two_modules, unknown_task_key};
+use super::keywords::{TaskFields, TASK_KEYWORDS, TASK_UNSUPPORTED};
+use super::params::{action, args_params, json_to_data, literal_param, module_params, string_param};
+use super::plays::{Loader, Scope};
+use super::roles::RoleFiles;
+use super::tags::{inherit_role_tags, inherit_tags};
+use super::values::{key_name, seq, string_list};
+use super::{Block, IncludeTasks, Keywords, Located, RoleStep, Step, Task, Vars};
+use crate::error::{located, located_hint, Pos};
+use crate::resource::{self, check_params, is_template, IncludeKind, ModuleKind, ModuleSpec, RawParam};
+use crate::yaml::{self, Data, Node};
+
+impl Loader<'_> {
+    pub(super) fn task_list(&mut self, node: &Node, what: &str, scope: &Scope) -> Result<Vec<Step>> {
+        if node.is_null() {
+            return Ok(Vec::new());
+        }
+        seq(node, what, "a list of tasks")?
+            .iter()
+            .map(|task| self.step(task, scope))
+            .collect()
+    }
+
+    pub(super) fn load_task_file(
+        &mut self,
+        path: &Path,
+        scope: &Scope,
+        pos: Option<&Pos>,
+    ) -> Result<Vec<Step>> {
+        if self.file_stack.iter().any(|p| p == path) {
+            let cycle: Vec<String> = self
+                .file_stack
+                .iter()
+                .chain(std::iter::once(&path.to_path_buf()))
+                .map(|p| p.display().to_string())
+                .collect();
+            let message = format!("task file includes itself: {}", cycle.join(" -> "));
+            return Err(match pos {
+                Some(pos) => located(pos, message),
+                None => anyhow::anyhow!(message),
+            });
+        }
+        let root = yaml::load_file(path)?;
+        if !matches!(root.data, Data::Seq(_)) {
+            return Err(located_hint(
+                &root.pos,
+                format!("a task file must be a list of tasks, found {}", root.type_name()),
+                "start each task with `- name: ...`",
+            ));
+        }
+        let scope = Scope {
+            dir: scope.dir.clone(),
+            ..scope.clone()
+        };
+        self.file_stack.push(path.to_path_buf());
+        let steps = self.task_list(&root, "a task file", &scope);
+        self.file_stack.pop();
+        steps
+    }
+
+    fn step(&mut self, node: &Node, scope: &Scope) -> Result<Step> {
+        let entries = node
+            .as_map()
+            .ok_or_else(|| node.error(format!("a task must be a mapping, found {}", node.type_name())))?;
+        if node.get("block").is_some() {
+            return self.block(node, entries, scope);
+        }
+        self.task(node, entries, scope)
+    }
+
+    fn task(&mut self, node: &Node, entries: &[(Node, Node)], scope: &Scope) -> Result<Step> {
+        let has_module = entries
+            .iter()
+            .any(|(k, _)| k.as_str().is_some_and(|name| resource::lookup(name).is_some()));
+        let mut fields = TaskFields::default();
+        let mut module: Option<(&'static ModuleSpec, Located<String>, &Node)> = None;
+        let mut action_params: Option<Vec<RawParam>> = None;
+        for (key, value) in entries {
+            let name = key_name(key)?;
+            let name = name.as_str();
+            if name == "listen" && scope.handlers {
+                fields.listen = string_list(value, "listen")?;
+                continue;
+            }
+            if name == "action" {
+                let (spec, written, params) = action(value)?;
+                if let Some((first, _, _)) = &module {
+                    return Err(two_modules(key, first.name, spec.name));
+                }
+                module = Some((spec, written, value));
+                action_params = Some(params);
+                continue;
+            }
+            if TASK_KEYWORDS.contains(&name) {
+                fields.keyword(name, key, value)?;
+                continue;
+            }
+            if let Some((_, reason)) = TASK_UNSUPPORTED.iter().find(|(k, _)| *k == name) {
+                return Err(located(
+                    &key.pos,
+                    format!("task keyword `{name}` is not supported: {reason}"),
+                ));
+            }
+            if let Some(spec) = resource::lookup(name) {
+                if let Some((first, _, _)) = &module {
+                    return Err(two_modules(key, first.name, spec.name));
+                }
+                let written = Located {
+                    value: name.to_string(),
+                    pos: key.pos.clone(),
+                };
+                module = Some((spec, written, value));
+                continue;
+            }
+            if name.starts_with("with_") {
+                return Err(located_hint(
+                    &key.pos,
+                    format!("loop keyword `{name}` is not supported; supported are loop, with_items, with_list, with_dict, with_fileglob"),
+                    "write the loop with `loop:` and filters",
+                ));
+            }
+            return Err(unknown_task_key(key, name, has_module || module.is_some()));
+        }
+        let Some((spec, written, value)) = module else {
+            return Err(located_hint(
+                &node.pos,
+                "task has no module; expected one module name (like `copy` or `ansible.builtin.copy`) among its keys",
+                format!("supported modules are: {}", resource::supported_list()),
+            ));
+        };
+        let mut raw = match action_params {
+            Some(params) => params,
+            None => module_params(spec, value)?,
+        };
+        if let Some(args) = &fields.args {
+            let inline: Vec<String> = raw.iter().map(|p| p.name.clone()).collect();
+            let mut merged = args_params(args)?;
+            merged.retain(|p| !inline.contains(&p.name));
+            merged.extend(raw);
+            raw = merged;
+        }
+        let params = check_params(spec, raw, &written.pos)?;
+        self.finish_task(node, spec, written, params, fields, scope)
+    }
+
+    fn finish_task(
+        &mut self,
+        node: &Node,
+        spec: &'static ModuleSpec,
+        written: Located<String>,
+        params: resource::Params,
+        fields: TaskFields,
+        scope: &Scope,
+    ) -> Result<Step> {
+        // The spec says whether the module brings in tasks or a role, and when; the loader
+        // does not go by the module's name.
+        if let ModuleKind::Include(kind) = spec.kind {
+            fields.refuse_for_include(spec, kind)?;
+            return self.include(node, spec, kind, params, fields, scope);
+        }
+        let source = self.check_source(spec, &params, scope)?;
+        Ok(Step::Task(Box::new(Task {
+            pos: node.pos.clone(),
+            name: fields.name,
+            module: spec,
+            module_name: written,
+            params,
+            keywords: fields.keywords,
+            loop_: fields.loop_,
+            register: fields.register,
+            notify: fields.notify,
+            listen: fields.listen,
+            changed_when: fields.changed_when,
+            failed_when: fields.failed_when,
+            until: fields.until,
+            retries: fields.retries,
+            delay: fields.delay,
+            role: scope.role.clone(),
+            source,
+        })))
+    }
+
+    /// An include module's step: an import expanded in place (a block, or a role step with the
+    /// role loaded), or an include left for run time when its name is a template.
+    fn include(
+        &mut self,
+        node: &Node,
+        spec: &ModuleSpec,
+        kind: IncludeKind,
+        params: resource::Params,
+        fields: TaskFields,
+        scope: &Scope,
+    ) -> Result<Step> {
+        match kind {
+            IncludeKind::ImportTasks => {
+                let file = literal_param(&params, "file", spec, kind)?;
+                let path = self.task_file_path(&file, scope)?;
+                let steps = self.load_task_file(&path, scope, Some(&file.pos))?;
+                let mut block = Block {
+                    pos: node.pos.clone(),
+                    name: fields.name,
+                    block: steps,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                    keywords: fields.keywords,
+                    imported_from: Some(path),
+                };
+                let tags = block.keywords.tags.clone();
+                inherit_tags(&mut block.block, &tags);
+                Ok(Step::Block(Box::new(block)))
+            }
+            IncludeKind::IncludeTasks => {
+                let file = string_param(&params, "file");
+                let (path, tasks) = if is_template(&file.value) {
+                    (None, None)
+                } else {
+                    let path = self.task_file_path(&file, scope)?;
+                    // A file including itself is a run-time recursion, loaded when reached.
+                    let tasks = if self.file_stack.contains(&path) {
+                        None
+                    } else {
+                        Some(self.load_task_file(&path, scope, Some(&file.pos))?)
+                    };
+                    (Some(path), tasks)
+                };
+                let apply = params.get("apply").map(|p| Node {
+                    data: json_to_data(&p.value),
+                    pos: p.pos.clone(),
+                });
+                Ok(Step::IncludeTasks(Box::new(IncludeTasks {
+                    pos: node.pos.clone(),
+                    name: fields.name,
+                    file,
+                    path,
+                    tasks,
+                    keywords: fields.keywords,
+                    loop_: fields.loop_,
+                    apply,
+                    role: scope.role.clone(),
+                })))
+            }
+            IncludeKind::ImportRole | IncludeKind::IncludeRole => {
+                let is_static = kind.is_static();
+                let role_name = if is_static {
+                    literal_param(&params, "name", spec, kind)?
+                } else {
+                    string_param(&params, "name")
+                };
+                let role = if is_template(&role_name.value) {
+                    None
+                } else {
+                    let from = |key: &str| params.get(key).and_then(|p| p.value.as_str().map(str::to_string));
+                    let files = RoleFiles {
+                        tasks: from("tasks_from"),
+                        vars: from("vars_from"),
+                        defaults: from("defaults_from"),
+                        handlers: from("handlers_from"),
+                    };
+                    let mut role =
+                        self.load_role(&role_name, Keywords::default(), Vars::new(), &files, None)?;
+                    if is_static {
+                        inherit_role_tags(&mut role, &fields.keywords.tags);
+                    }
+                    Some(role)
+                };
+                Ok(Step::Role(Box::new(RoleStep {
+                    pos: node.pos.clone(),
+                    name: fields.name,
+                    role_name,
+                    is_static,
+                    role,
+                    keywords: fields.keywords,
+                    loop_: fields.loop_,
+                    params,
+                })))
+            }
+        }
+    }
+
+    fn task_file_path(&self, file: &Located<String>, scope: &Scope) -> Result<PathBuf> {
+        let path = scope.dir.join(&file.value);
+        if path.is_file() {
+            return Ok(path);
+        }
+        Err(located_hint(
+            &file.pos,
+            format!("task file `{}` not found", file.value),
+            format!("looked for {}", path.display()),
+        ))
+    }
+}
