@@ -120,26 +120,24 @@ pub(super) fn two_modules(key: &Node, first: &str, second: &str) -> anyhow::Erro
 }
 
 impl Loader<'_> {
-    /// Finds the controller file of a `copy`/`template` with a literal `src`, where Ansible
-    /// looks: the role's `templates/` (or `files/`) and the role, then beside the task file,
-    /// then the playbook's directory.
+    /// Finds the controller file of a module with a source (its spec's `source_dir`) when
+    /// its `src` is literal, where Ansible looks (`playbook::search`).
     pub(super) fn check_source(
         &self,
         spec: &ModuleSpec,
         params: &resource::Params,
         scope: &Scope,
     ) -> Result<Option<PathBuf>> {
-        let subdir = match spec.name {
-            "template" => "templates",
-            "copy"
-                if params
-                    .get("remote_src")
-                    .is_none_or(|p| p.value != serde_json::Value::Bool(true)) =>
-            {
-                "files"
-            }
-            _ => return Ok(None),
+        let Some(subdir) = spec.source_dir else {
+            return Ok(None);
         };
+        // A source on the host is not the controller's to check.
+        if params
+            .get("remote_src")
+            .is_some_and(|p| p.value == serde_json::Value::Bool(true))
+        {
+            return Ok(None);
+        }
         let Some(src) = params.get("src") else {
             return Ok(None);
         };
@@ -149,41 +147,23 @@ impl Loader<'_> {
         if is_template(text) {
             return Ok(None);
         }
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        if let Some(role) = &scope.role {
-            dirs.push(role.path.join(subdir));
-            dirs.push(role.path.clone());
-        }
-        dirs.push(scope.dir.join(subdir));
-        dirs.push(scope.dir.clone());
-        dirs.push(self.playbook_dir.join(subdir));
-        dirs.push(self.playbook_dir.clone());
-        let mut unique: Vec<PathBuf> = Vec::new();
-        for dir in dirs {
-            if !unique.contains(&dir) {
-                unique.push(dir);
-            }
-        }
-        let relative = Path::new(text);
-        if relative.is_absolute() {
-            return if relative.exists() {
-                Ok(Some(relative.to_path_buf()))
-            } else {
-                Err(located(
+        let role = scope.role.as_ref().map(|r| r.path.as_path());
+        let dirs = super::search::search_dirs(role, &scope.dir, &self.playbook_dir, subdir);
+        match super::search::find(text, &dirs) {
+            Ok(found) => Ok(Some(found)),
+            Err(looked) if looked.is_empty() => Err(located(
+                &src.pos,
+                format!("{} source `{text}` not found", spec.name),
+            )),
+            Err(looked) => {
+                let looked: Vec<String> = looked.iter().map(|d| display_dir(d)).collect();
+                Err(located_hint(
                     &src.pos,
                     format!("{} source `{text}` not found", spec.name),
+                    format!("looked in {}", looked.join(", ")),
                 ))
-            };
+            }
         }
-        if let Some(found) = unique.iter().map(|dir| dir.join(relative)).find(|p| p.exists()) {
-            return Ok(Some(found));
-        }
-        let looked: Vec<String> = unique.iter().map(|d| display_dir(d)).collect();
-        Err(located_hint(
-            &src.pos,
-            format!("{} source `{text}` not found", spec.name),
-            format!("looked in {}", looked.join(", ")),
-        ))
     }
 }
 

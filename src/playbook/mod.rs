@@ -21,6 +21,7 @@ pub mod kv;
 mod params;
 mod plays;
 mod roles;
+pub mod search;
 mod tags;
 mod tasks;
 mod values;

@@ -38,6 +38,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["src", "content"]],
     required_one_of: &[&["src", "content"]],
     build: Some(build),
+    source_dir: Some("files"),
     ..ModuleSpec::DEFAULT
 };
 

@@ -274,6 +274,9 @@ pub struct ModuleSpec {
     pub build: Option<lifecycle::Build>,
     /// A control module's behaviour (`debug`, `set_fact`, ...).
     pub control: Option<control::Control>,
+    /// Where its `src` is looked for on the controller (`files`, `templates`), for modules
+    /// that read one (unless `remote_src` is true): see `playbook::search`.
+    pub source_dir: Option<&'static str>,
     /// Its parameters name host facts it sets (`set_fact`): when its values are known only
     /// after apply, so are those facts.
     pub sets_facts: bool,
@@ -295,6 +298,7 @@ impl ModuleSpec {
         validate: None,
         build: None,
         control: None,
+        source_dir: None,
         sets_facts: false,
     };
 

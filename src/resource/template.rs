@@ -39,6 +39,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         P::new("unsafe_writes", Bool),
     ],
     build: Some(build),
+    source_dir: Some("templates"),
     ..ModuleSpec::DEFAULT
 };
 

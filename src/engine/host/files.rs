@@ -2,6 +2,7 @@
 //! rendered on the controller.
 
 use super::*;
+use crate::playbook::search;
 
 /// The files a task's resource may need, found and rendered on the controller.
 pub(super) struct TaskFiles<'a> {
@@ -14,32 +15,23 @@ pub(super) struct TaskFiles<'a> {
 }
 
 impl TaskFiles<'_> {
+    /// The task's `src`: as the loader found it when it was literal, else searched now.
     fn find(&self, src: &str, subdir: &str) -> Result<std::path::PathBuf> {
         if let Some(found) = &self.task.source {
             if !crate::resource::is_template(src) && found.ends_with(src) {
                 return Ok(found.clone());
             }
         }
-        let path = std::path::Path::new(src);
-        if path.is_absolute() {
-            return Ok(path.to_path_buf());
-        }
-        let mut candidates = Vec::new();
-        if let Some(role) = &self.context.role {
-            candidates.push(role.path.join(subdir).join(src));
-            candidates.push(role.path.join(src));
-        }
-        candidates.push(self.run.playbook_dir.join(subdir).join(src));
-        candidates.push(self.run.playbook_dir.join(src));
-        candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| {
-            anyhow!(
-                "`{src}` not found in {}",
-                candidates
-                    .iter()
-                    .map(|c| c.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+        let role = self.context.role.as_ref().map(|r| r.path.as_path());
+        let task_dir = self.task.pos.path.parent().unwrap_or(std::path::Path::new("."));
+        let dirs = search::search_dirs(role, task_dir, &self.run.playbook_dir, subdir);
+        search::find(src, &dirs).map_err(|looked| {
+            let looked: Vec<String> = looked.iter().map(|d| d.display().to_string()).collect();
+            if looked.is_empty() {
+                anyhow!("`{src}` not found")
+            } else {
+                anyhow!("`{src}` not found in {}", looked.join(", "))
+            }
         })
     }
 }

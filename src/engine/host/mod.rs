@@ -22,10 +22,10 @@ use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
 
 use crate::apply::{StageScript, StepOutcome};
-use crate::playbook::walk::{self, Context, Item};
 use crate::engine::{Mode, RunShared};
 use crate::error::Pos;
 use crate::plan::{Action, Diff, HostPlan, PlannedHandler, PlannedStep};
+use crate::playbook::walk::{self, Context, Item};
 use crate::playbook::{Play, Task};
 use crate::probe::ProbeScript;
 use crate::resource::lifecycle::{paths_overlap, Args, BuildContext, Step};
