@@ -1,11 +1,12 @@
 //! The modules `deploy` understands, one file each, and the one registry that lists them.
 //!
-//! A task names an Ansible module; everything about that module lives in its own file:
-//! today its parameter spec (names, types, aliases, defaults, choices, exclusive groups),
-//! tomorrow its probe/inspect/diff/apply. Keeping the spec as data lets the loader check every
-//! task's parameters at load time, with positions, before anything touches a host, and lets
-//! "did you mean" and the list of supported modules come from the same place. Adding a module
-//! is one file plus one line in [`MODULES`].
+//! A task names an Ansible module; everything about that module lives in its own file: its
+//! parameter spec (names, types, aliases, defaults, choices, exclusive groups), its kind, and
+//! its behaviour (a resource's probe/inspect/diff/apply, or a control module's function).
+//! Keeping the spec as data lets the loader check every task's parameters at load time, with
+//! positions, before anything touches a host, and lets "did you mean" and the list of
+//! supported modules come from the same place. Adding a module is one file plus its name in
+//! the `modules!` list below (docs/architecture.md §4).
 
 use anyhow::Result;
 use indexmap::IndexMap;
@@ -14,76 +15,58 @@ use serde_json::Value;
 use crate::error::{did_you_mean, located, located_hint, Pos};
 use crate::yaml::{Data, Node};
 
-pub mod apt;
-pub mod apt_repository;
-pub mod assert;
-pub mod blockinfile;
-pub mod command;
+// The files that are not modules: what the modules share.
 pub mod content;
 pub mod control;
-pub mod copy;
-pub mod cron;
-pub mod debug;
-pub mod fail;
-pub mod file;
-pub mod get_url;
-pub mod group;
-pub mod import_role;
-pub mod import_tasks;
-pub mod include_role;
-pub mod include_tasks;
 pub mod lifecycle;
-pub mod lineinfile;
-pub mod meta;
-pub mod package;
 pub mod path_state;
-pub mod postgresql_db;
-pub mod postgresql_user;
 pub mod psql;
 pub mod run_command;
-pub mod service;
-pub mod set_fact;
-pub mod shell;
 pub mod support;
-pub mod sysctl;
-pub mod systemd;
-pub mod template;
 pub mod text_edit;
-pub mod user;
-pub mod wait_for;
 
-/// Every supported module. The order is the order of the "supported modules" list.
-pub static MODULES: &[&ModuleSpec] = &[
-    &apt::SPEC,
-    &apt_repository::SPEC,
-    &assert::SPEC,
-    &blockinfile::SPEC,
-    &command::SPEC,
-    &copy::SPEC,
-    &cron::SPEC,
-    &debug::SPEC,
-    &fail::SPEC,
-    &file::SPEC,
-    &get_url::SPEC,
-    &group::SPEC,
-    &import_role::SPEC,
-    &import_tasks::SPEC,
-    &include_role::SPEC,
-    &include_tasks::SPEC,
-    &lineinfile::SPEC,
-    &meta::SPEC,
-    &package::SPEC,
-    &postgresql_db::SPEC,
-    &postgresql_user::SPEC,
-    &service::SPEC,
-    &set_fact::SPEC,
-    &shell::SPEC,
-    &sysctl::SPEC,
-    &systemd::SPEC,
-    &template::SPEC,
-    &user::SPEC,
-    &wait_for::SPEC,
-];
+/// Declares each module's file and lists its spec in [`MODULES`]: adding a module is its file
+/// plus its name here.
+macro_rules! modules {
+    ($($module:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every supported module. The order is the order of the "supported modules" list.
+        pub static MODULES: &[&ModuleSpec] = &[$(&$module::SPEC),*];
+    };
+}
+
+modules! {
+    apt,
+    apt_repository,
+    assert,
+    blockinfile,
+    command,
+    copy,
+    cron,
+    debug,
+    fail,
+    file,
+    get_url,
+    group,
+    import_role,
+    import_tasks,
+    include_role,
+    include_tasks,
+    lineinfile,
+    meta,
+    package,
+    postgresql_db,
+    postgresql_user,
+    service,
+    set_fact,
+    shell,
+    sysctl,
+    systemd,
+    template,
+    user,
+    wait_for,
+}
 
 /// What the engine does with a module, broadly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
