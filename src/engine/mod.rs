@@ -71,7 +71,7 @@ pub struct RunReport {
     pub untouched: Vec<String>,
 }
 
-/// What a run's outcome means, for its exit code (DESIGN.md §2, mapped by the command line).
+/// What a run's outcome means, for its exit code (the README's exit codes, mapped by the command line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Success; for `plan` and `check`: nothing to change.

@@ -1,5 +1,5 @@
 //! The conversation with a host's remote shell: one connection, one shell per privilege,
-//! and rounds of framed writes and reads within it (DESIGN §4: one exec per host). The
+//! and rounds of framed writes and reads within it (docs/architecture.md §1: one exec per host). The
 //! wrappers that run a script as another user, under a timeout, or behind the host's lock
 //! are built here too.
 
