@@ -76,7 +76,7 @@ pub enum Command {
 
     /// Disposable local test hosts: real systemd, sshd and apt, one network namespace each.
     #[command(subcommand)]
-    Lab(crate::lab::LabCommand),
+    Lab(deploy_lab::LabCommand),
 }
 
 #[derive(Args, Debug)]
@@ -204,7 +204,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => run_playbook(crate::engine::Mode::Apply, &args, cli.no_color, cli.verbose),
         Command::Check(args) => run_playbook(crate::engine::Mode::Check, &args, cli.no_color, cli.verbose),
         Command::Inventory(args) => crate::inventory::command(&args),
-        Command::Lab(command) => crate::lab::run(command),
+        Command::Lab(command) => deploy_lab::run(command),
     }
 }
 
