@@ -473,34 +473,20 @@ pub fn read_password(prompt: &str) -> Result<String> {
             .context("cannot read the password from stdin")?;
         return Ok(line.trim_end_matches(['\n', '\r']).to_string());
     }
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .context("cannot open the terminal")?;
-    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
-    // SAFETY: tcgetattr/tcsetattr on an open terminal descriptor with a zeroed termios we own.
-    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-    unsafe {
-        if libc::tcgetattr(fd, &mut saved) != 0 {
-            bail!("cannot read the terminal's settings");
+    // rpassword prompts on /dev/tty and reads from it with echo off, restoring the terminal's
+    // settings afterwards even on Ctrl-C.
+    match rpassword::prompt_password(prompt) {
+        Ok(password) => Ok(password),
+        // Ctrl-D at an empty prompt keeps meaning what it meant when the terminal was read line
+        // by line: an empty password, not an error, and the prompt's line ends there.
+        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+                let _ = writeln!(tty);
+            }
+            Ok(String::new())
         }
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        libc::tcsetattr(fd, libc::TCSANOW, &quiet);
+        Err(err) => Err(err).context("cannot read the password from the terminal"),
     }
-    let mut writer = &tty;
-    let _ = write!(writer, "{prompt}");
-    let _ = writer.flush();
-    let mut line = String::new();
-    let read = std::io::BufReader::new(&tty).read_line(&mut line);
-    // SAFETY: restores the settings saved above on the same descriptor.
-    unsafe {
-        libc::tcsetattr(fd, libc::TCSANOW, &saved);
-    }
-    let _ = writeln!(writer);
-    read.context("cannot read the password")?;
-    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 /// A random hex token from the kernel, for prompts and probe frames that output cannot forge
