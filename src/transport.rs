@@ -9,7 +9,6 @@
 //! only after the prompt appears on stderr (sudo's is a random per-exec string), so a password
 //! can never be read as a command by the shell when the tool turns out not to ask for one.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -493,9 +492,9 @@ pub fn read_password(prompt: &str) -> Result<String> {
 /// by accident.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 12];
-    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if filled.is_err() {
-        // Without /dev/urandom, time and PID still make collisions with real output implausible.
+    if getrandom::fill(&mut bytes).is_err() {
+        // The token must only be unlike any real output, not secret: should the kernel give no
+        // randomness, time and PID still make a collision implausible, and no run fails for it.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -828,5 +827,17 @@ mod tests {
         assert_eq!(find_line(b"aEND\nEND\n", b"END\n", 0), Some(5));
         assert_eq!(find_line(b"END\n", b"END\n", 0), Some(0));
         assert_eq!(find_line(b"xEND\n", b"END\n", 0), None);
+    }
+
+    #[test]
+    fn tokens_are_random_hex() {
+        let (one, two) = (random_token(), random_token());
+        assert_eq!(one.len(), 24);
+        assert!(
+            one.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{one}"
+        );
+        assert_ne!(one, two);
     }
 }
