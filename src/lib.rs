@@ -3,7 +3,9 @@
 //! The data flows one way: inputs are loaded (`yaml`, `inventory`, `playbook`), resolved
 //! (`vars`, `template`), each host is probed, diffed, planned and applied (`engine`, with
 //! `probe`, `resource`, `apply` and `transport`), and the outcome is reported (`plan`,
-//! `report`). `lab` brings up disposable hosts to test all of it against.
+//! `report`). The `deploy-lab` crate (`crates/lab`, behind `deploy lab`) brings up disposable
+//! hosts to test all of it against; it shares no code with the engine, so it cannot hide the
+//! engine's bugs.
 
 pub mod apply;
 pub mod cli;
@@ -12,7 +14,6 @@ pub mod engine;
 pub mod error;
 pub mod facts;
 pub mod inventory;
-pub mod lab;
 pub mod metrics;
 pub mod plan;
 pub mod playbook;

@@ -131,13 +131,22 @@ pub fn join_words<S: AsRef<str>>(words: &[S]) -> String {
 }
 
 /// Why text could not be split into words: Python's `shlex` messages, word for word.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SplitError {
-    #[error("No closing quotation")]
     NoClosingQuotation,
-    #[error("No escaped character")]
     NoEscapedCharacter,
 }
+
+impl std::fmt::Display for SplitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SplitError::NoClosingQuotation => "No closing quotation",
+            SplitError::NoEscapedCharacter => "No escaped character",
+        })
+    }
+}
+
+impl std::error::Error for SplitError {}
 
 /// Splits `text` into words as Python's `shlex.split(text, comments=comments)` does (POSIX
 /// mode): whitespace is space, tab, CR and LF; `'...'` is literal; inside `"..."` a backslash

@@ -9,7 +9,6 @@
 //! only after the prompt appears on stderr (sudo's is a random per-exec string), so a password
 //! can never be read as a command by the shell when the tool turns out not to ask for one.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -473,43 +472,29 @@ pub fn read_password(prompt: &str) -> Result<String> {
             .context("cannot read the password from stdin")?;
         return Ok(line.trim_end_matches(['\n', '\r']).to_string());
     }
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .context("cannot open the terminal")?;
-    let fd = std::os::unix::io::AsRawFd::as_raw_fd(&tty);
-    // SAFETY: tcgetattr/tcsetattr on an open terminal descriptor with a zeroed termios we own.
-    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-    unsafe {
-        if libc::tcgetattr(fd, &mut saved) != 0 {
-            bail!("cannot read the terminal's settings");
+    // rpassword prompts on /dev/tty and reads from it with echo off, restoring the terminal's
+    // settings afterwards even on Ctrl-C.
+    match rpassword::prompt_password(prompt) {
+        Ok(password) => Ok(password),
+        // Ctrl-D at an empty prompt keeps meaning what it meant when the terminal was read line
+        // by line: an empty password, not an error, and the prompt's line ends there.
+        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+                let _ = writeln!(tty);
+            }
+            Ok(String::new())
         }
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        libc::tcsetattr(fd, libc::TCSANOW, &quiet);
+        Err(err) => Err(err).context("cannot read the password from the terminal"),
     }
-    let mut writer = &tty;
-    let _ = write!(writer, "{prompt}");
-    let _ = writer.flush();
-    let mut line = String::new();
-    let read = std::io::BufReader::new(&tty).read_line(&mut line);
-    // SAFETY: restores the settings saved above on the same descriptor.
-    unsafe {
-        libc::tcsetattr(fd, libc::TCSANOW, &saved);
-    }
-    let _ = writeln!(writer);
-    read.context("cannot read the password")?;
-    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 /// A random hex token from the kernel, for prompts and probe frames that output cannot forge
 /// by accident.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 12];
-    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    if filled.is_err() {
-        // Without /dev/urandom, time and PID still make collisions with real output implausible.
+    if getrandom::fill(&mut bytes).is_err() {
+        // The token must only be unlike any real output, not secret: should the kernel give no
+        // randomness, time and PID still make a collision implausible, and no run fails for it.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -789,5 +774,17 @@ mod tests {
         assert_eq!(find_line(b"aEND\nEND\n", b"END\n", 0), Some(5));
         assert_eq!(find_line(b"END\n", b"END\n", 0), Some(0));
         assert_eq!(find_line(b"xEND\n", b"END\n", 0), None);
+    }
+
+    #[test]
+    fn tokens_are_random_hex() {
+        let (one, two) = (random_token(), random_token());
+        assert_eq!(one.len(), 24);
+        assert!(
+            one.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{one}"
+        );
+        assert_ne!(one, two);
     }
 }

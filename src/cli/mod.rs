@@ -96,7 +96,7 @@ pub enum Command {
 
     /// Disposable local test hosts: real systemd, sshd and apt, one network namespace each.
     #[command(subcommand)]
-    Lab(crate::lab::LabCommand),
+    Lab(deploy_lab::LabCommand),
 }
 
 #[derive(Args, Debug)]
@@ -225,6 +225,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => run::run_playbook(Mode::Apply, &args, cli.no_color, cli.verbose),
         Command::Check(args) => run::run_playbook(Mode::Check, &args, cli.no_color, cli.verbose),
         Command::Inventory(args) => inventory::command(&args),
-        Command::Lab(command) => crate::lab::run(command),
+        Command::Lab(command) => deploy_lab::run(command),
     }
 }

@@ -14,7 +14,6 @@
 use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::fs::{self, File};
-use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{chown, PermissionsExt};
@@ -475,9 +474,7 @@ fn passwd_entry(passwd: &str, user: &str) -> Option<(u32, u32, String)> {
 
 fn random_hex(bytes: usize) -> Result<String> {
     let mut buffer = vec![0u8; bytes];
-    File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut buffer))
-        .context("could not read /dev/urandom")?;
+    getrandom::fill(&mut buffer).context("could not get random bytes from the kernel")?;
     Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
@@ -771,5 +768,17 @@ mod tests {
         );
         assert_eq!(passwd_entry(passwd, "root"), Some((0, 0, "/root".to_string())));
         assert_eq!(passwd_entry(passwd, "nobody"), None);
+    }
+
+    #[test]
+    fn machine_ids_are_random_lowercase_hex() {
+        let (one, two) = (random_hex(16).unwrap(), random_hex(16).unwrap());
+        assert_eq!(one.len(), 32);
+        assert!(
+            one.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{one}"
+        );
+        assert_ne!(one, two);
     }
 }

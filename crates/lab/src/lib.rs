@@ -1,5 +1,8 @@
 //! Disposable Debian test hosts on this machine, without Docker (DESIGN.md §8).
 //!
+//! This is its own crate, behind `deploy lab`, and depends on nothing of the `deploy` engine:
+//! the hosts the engine is tested against must not share its bugs.
+//!
 //! The project's integration tests, benchmarks and first README example need real hosts: real
 //! systemd, sshd, sudo and apt. `deploy lab up N` starts them cheaply on one Linux machine, each
 //! in its own network namespace with its own copy-on-write root over one cached debootstrap
