@@ -1,4 +1,5 @@
-//! Disposable Debian test hosts on this machine, without Docker (DESIGN.md §8).
+//! Disposable Debian test hosts on this machine, without Docker (README, "The lab";
+//! docs/architecture.md §2).
 //!
 //! This is its own crate, behind `deploy lab`, and depends on nothing of the `deploy` engine:
 //! the hosts the engine is tested against must not share its bugs.
@@ -8,8 +9,8 @@
 //! in its own network namespace with its own copy-on-write root over one cached debootstrap
 //! base, booted by `systemd-nspawn`. Everything the lab creates is recorded on disk under the
 //! state directory, so `deploy lab down` can clean up after a killed run too, and it only ever
-//! signals processes it started itself (checked by PID, command line and cgroup).
-//! `shared/lab/FINDINGS.md` records why each step is done the way it is.
+//! signals processes it started itself (checked by PID, command line and cgroup). Each step's
+//! comment says why it is done the way it is: each was measured on the project's machines.
 //!
 //! Up to ten labs can run side by side on one machine (a benchmark and the test suite, say):
 //! `--instance N` / `DEPLOY_LAB_INSTANCE` picks one, and every machine-wide name it uses (bridge,
