@@ -635,11 +635,8 @@ pub fn parse_flags(text: &str) -> Result<Vec<(&'static str, &'static str, bool)>
 
 /// 16 random bytes for a SCRAM salt, as PostgreSQL's own client uses.
 fn random_salt() -> Result<[u8; 16]> {
-    use std::io::Read;
     let mut salt = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut salt))
-        .context("reading /dev/urandom for a password salt")?;
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness for a password salt: {e}"))?;
     Ok(salt)
 }
 

@@ -23,10 +23,8 @@ pub(super) fn hash(value: &Value, kind: Option<&str>) -> Result<String, Error> {
 pub(super) fn random_salt() -> Result<String, Error> {
     const ALPHABET: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut bytes = [0u8; 16];
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| invalid(format!("password_hash: cannot read random salt: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| invalid(format!("password_hash: no randomness for a salt: {e}")))?;
     Ok(bytes
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(b % 64)]))
