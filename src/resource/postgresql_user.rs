@@ -8,7 +8,7 @@
 //! never leaves the controller: the apply sends a SCRAM verifier computed here, in SQL on
 //! psql's stdin, never in an argv.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use base64::Engine as _;
 use md5::Digest as _;
 
