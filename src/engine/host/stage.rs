@@ -414,10 +414,9 @@ impl HostRunner {
             stack.set(Layer::Facts, register, result.clone());
         }
         stack.set(Layer::Facts, "result", result.clone());
-        let mut failed = outcome.status != 0;
-        if !step.failed_when.is_empty() {
-            failed = true;
-            for (condition, pos) in &step.failed_when {
+        // A list of conditions holds when every one does, as in Ansible.
+        let all_hold = |conditions: &[(String, Pos)]| -> Result<bool> {
+            for (condition, pos) in conditions {
                 let origin = Origin {
                     pos: pos.clone(),
                     task: step.origin.task.clone(),
@@ -426,25 +425,18 @@ impl HostRunner {
                     .templar
                     .eval_condition(&Json::String(condition.clone()), &stack, &origin)?
                 {
-                    failed = false;
+                    return Ok(false);
                 }
             }
-        }
+            Ok(true)
+        };
+        let failed = if step.failed_when.is_empty() {
+            outcome.status != 0
+        } else {
+            all_hold(&step.failed_when)?
+        };
         if !step.changed_when.is_empty() {
-            let mut changed = true;
-            for (condition, pos) in &step.changed_when {
-                let origin = Origin {
-                    pos: pos.clone(),
-                    task: step.origin.task.clone(),
-                };
-                if !run
-                    .templar
-                    .eval_condition(&Json::String(condition.clone()), &stack, &origin)?
-                {
-                    changed = false;
-                }
-            }
-            result["changed"] = json!(changed);
+            result["changed"] = json!(all_hold(&step.changed_when)?);
         }
         result["failed"] = json!(failed);
         Ok(failed)
