@@ -213,7 +213,7 @@ fn a_second_ctrl_c_leaves_no_ssh_process_behind() {
     common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let inventory = common::lab_up(2);
-    let dir = common::project("- hosts: h1:h2\n  gather_facts: false\n  tasks:\n    - command: sleep 30\n");
+    let dir = common::project("- hosts: h1:h2\n  gather_facts: false\n  tasks:\n    - command: sleep 10\n");
     let state = dir.path().join("state");
     std::fs::create_dir(&state).unwrap();
     let child = deploy_in(dir.path(), &inventory, &["apply", "site.yml"])
@@ -242,6 +242,12 @@ fn a_second_ctrl_c_leaves_no_ssh_process_behind() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(ssh_processes_of(dir.path()), Vec::<String>::new());
+    // The step cut off goes on on the hosts until it ends, holding their lock: the next
+    // test waits for that here, not inside its own timing.
+    for host in ["h1", "h2"] {
+        let free = common::lab_ssh(host, "flock -w 30 /run/lock/deploy.lock true");
+        assert!(free.status.success(), "{}", common::stderr(&free));
+    }
 }
 
 #[test]
