@@ -1,6 +1,8 @@
 //! Loading playbooks: a realistic project loads with the structure a run needs, and every
 //! kind of mistake in a user's files is reported with its exact position, message and hint.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use deploy::error::hint_of;
@@ -557,4 +559,43 @@ fn import_playbook_expands_plays_with_its_tags() {
     assert_eq!(hosts, ["web", "db"]);
     let task = all_tasks(&playbook.plays[0].tasks)[0];
     assert_eq!(tag_names(&task.keywords.tags), ["web"]);
+}
+
+#[test]
+fn empty_task_and_handler_files_have_no_tasks_as_in_ansible() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("roles/r/tasks/main.yml", ""),
+        ("roles/r/handlers/main.yml", "---\n"),
+        ("empty.yml", "# nothing here yet\n"),
+        (
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  roles: [r]\n  tasks:\n    - import_tasks: empty.yml\n    - include_tasks: empty.yml\n",
+        ),
+        ("hosts", "local1 ansible_connection=local\n"),
+    ];
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let playbook = load_playbook(&dir.path().join("site.yml"), &LoadOptions::default()).unwrap();
+    let roles = playbook.plays[0].roles_in_order();
+    assert!(roles[0].tasks.is_empty() && roles[0].handlers.is_empty());
+
+    // deploy plans it (the included file, loaded when reached, is empty too), and so does
+    // ansible-playbook.
+    let plan = common::deploy()
+        .current_dir(dir.path())
+        .args(["plan", "-i", "hosts", "site.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", common::stderr(&plan));
+    let ansible = std::process::Command::new(common::oracle("ansible-playbook"))
+        .current_dir(dir.path())
+        .env("ANSIBLE_HOME", dir.path().join(".ansible"))
+        .args(["-i", "hosts", "site.yml", "--check"])
+        .output()
+        .unwrap();
+    assert!(ansible.status.success(), "{}", common::stdout(&ansible));
 }

@@ -52,6 +52,11 @@ impl Loader<'_> {
             });
         }
         let root = yaml::load_file(path)?;
+        // An empty task or handlers file (nothing, `---`, only comments) has no tasks, as in
+        // Ansible: a role's placeholder `handlers/main.yml` is common.
+        if matches!(root.data, Data::Null) {
+            return Ok(Vec::new());
+        }
         if !matches!(root.data, Data::Seq(_)) {
             return Err(located_hint(
                 &root.pos,
