@@ -212,7 +212,7 @@ fn ssh_processes_of(dir: &Path) -> Vec<String> {
 fn a_second_ctrl_c_leaves_no_ssh_process_behind() {
     common::require_lab();
     let _turn = LAB.lock().unwrap_or_else(|p| p.into_inner());
-    let inventory = common::lab_up(2);
+    let inventory = common::fresh_lab(2);
     let dir = common::project("- hosts: h1:h2\n  gather_facts: false\n  tasks:\n    - command: sleep 10\n");
     let state = dir.path().join("state");
     std::fs::create_dir(&state).unwrap();
