@@ -599,3 +599,50 @@ fn empty_task_and_handler_files_have_no_tasks_as_in_ansible() {
         .unwrap();
     assert!(ansible.status.success(), "{}", common::stdout(&ansible));
 }
+
+#[test]
+fn role_and_template_magic_variables_are_ansibles() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "roles/web/templates/header.j2",
+            "# {{ ansible_managed }}\nrole={{ ansible_role_name }} {{ role_name }} {{ role_path | basename }}\n",
+        ),
+        (
+            "roles/web/tasks/main.yml",
+            "- template:\n    src: header.j2\n    dest: \"{{ out }}\"\n",
+        ),
+        ("site.yml", "- hosts: all\n  gather_facts: false\n  roles: [web]\n"),
+        ("hosts", "local1 ansible_connection=local\n"),
+    ];
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let deployed = dir.path().join("deployed");
+    let apply = common::deploy()
+        .current_dir(dir.path())
+        .args(["apply", "-i", "hosts", "site.yml", "-e"])
+        .arg(format!("out={}", deployed.display()))
+        .output()
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", common::stderr(&apply));
+    let by_ansible = dir.path().join("by-ansible");
+    let python = common::oracle_venv().join("bin/python3");
+    let ansible = std::process::Command::new(common::oracle("ansible-playbook"))
+        .current_dir(dir.path())
+        .env("ANSIBLE_HOME", dir.path().join(".ansible"))
+        .args(["-i", "hosts", "site.yml", "-e"])
+        .arg(format!(
+            "out={} ansible_python_interpreter={}",
+            by_ansible.display(),
+            python.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(ansible.status.success(), "{}", common::stdout(&ansible));
+    let expected = std::fs::read_to_string(&by_ansible).unwrap();
+    assert_eq!(expected, "# Ansible managed\nrole=web web web\n");
+    assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
+}

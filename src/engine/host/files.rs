@@ -53,6 +53,8 @@ impl BuildContext for TaskFiles<'_> {
             json!(path.display().to_string()),
         );
         stack.set(Layer::Magic, "template_dir", json!(dir));
+        // Ansible's default `ansible_managed`, which templates put in a header comment.
+        stack.set(Layer::Magic, "ansible_managed", json!("Ansible managed"));
         self.run.templar.render_file(&path, &stack, self.origin)
     }
 

@@ -56,6 +56,7 @@ impl HostRunner {
             stack.push(Layer::IncludeParams, Arc::clone(&role.params));
             stack.set(Layer::Magic, "role_path", json!(role.path.display().to_string()));
             stack.set(Layer::Magic, "role_name", json!(role.name));
+            stack.set(Layer::Magic, "ansible_role_name", json!(role.name));
         }
         for (layer, vars) in &context.vars {
             stack.push(*layer, Arc::clone(vars));
