@@ -24,17 +24,6 @@ pub trait Events: Send + Sync {
     fn finished(&self) {}
 }
 
-/// Events nobody watches (tests, library callers).
-#[derive(Debug, Default)]
-pub struct Silent;
-
-impl Events for Silent {
-    fn step_done(&self, _: &str, _: &PlannedStep, _: &Status, _: usize) {}
-    fn debug(&self, _: &str, _: &str) {}
-    fn warning(&self, _: &str) {}
-    fn host_done(&self, _: &HostReport) {}
-}
-
 /// Several watchers at once, each told every event in turn.
 pub struct Fanout(pub Vec<Box<dyn Events>>);
 
