@@ -333,7 +333,19 @@ pub(crate) fn play_become_methods(play: &crate::playbook::Play) -> Vec<&crate::p
 fn collect_tasks<'p>(item: &walk::Item<'p>, out: &mut Vec<&'p Task>) {
     match item {
         walk::Item::Task(task, _) => out.push(task),
-        walk::Item::Include(..) => {}
+        // What a dynamic include loaded with the playbook holds; a file named by a template
+        // is known only when a host reaches it.
+        walk::Item::Include(include, _) => out.extend(
+            include
+                .tasks
+                .iter()
+                .flat_map(|steps| crate::playbook::all_tasks(steps)),
+        ),
+        walk::Item::IncludeRole(step, _) => {
+            for role in step.role.iter().flat_map(|r| r.dependencies_in_order()) {
+                out.extend(crate::playbook::all_tasks(&role.tasks));
+            }
+        }
         walk::Item::Rescued {
             block,
             rescue,

@@ -72,6 +72,7 @@ pub(super) const TASK_KEYWORDS: &[&str] = &[
     "with_list",
     "with_dict",
     "with_fileglob",
+    "with_first_found",
     "loop_control",
     "notify",
     "become",
@@ -116,6 +117,23 @@ pub(super) const TASK_UNSUPPORTED: &[(&str, &str)] = &[
     ("debugger", "there is no task debugger"),
     ("ignore_unreachable", "an unreachable host always fails"),
 ];
+
+/// The loop keywords and how each prepares its items.
+pub(super) const LOOP_KEYWORDS: &[(&str, LoopKind)] = &[
+    ("loop", LoopKind::Loop),
+    ("with_items", LoopKind::Items),
+    ("with_list", LoopKind::List),
+    ("with_dict", LoopKind::Dict),
+    ("with_fileglob", LoopKind::Fileglob),
+    ("with_first_found", LoopKind::FirstFound),
+];
+
+fn loop_kind(name: &str) -> Option<LoopKind> {
+    LOOP_KEYWORDS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, kind)| *kind)
+}
 
 pub(super) const BLOCK_KEYWORDS: &[&str] = &[
     "name",
@@ -174,6 +192,8 @@ pub(super) struct TaskFields {
     pub(super) args: Option<Node>,
     /// Keywords present, by name and position, to refuse the ones an include cannot take.
     pub(super) seen: Vec<(String, Pos)>,
+    /// Why a host reaching the task fails (see `Task::unsupported`).
+    pub(super) unsupported: Option<String>,
 }
 
 impl TaskFields {
@@ -184,7 +204,7 @@ impl TaskFields {
         }
         match name {
             "name" => self.name = Some(scalar(value, "name")?),
-            "loop" | "with_items" | "with_list" | "with_dict" | "with_fileglob" => {
+            _ if loop_kind(name).is_some() => {
                 if let Some((first, _)) = &self.loop_key {
                     return Err(located_hint(
                         &key.pos,
@@ -192,17 +212,13 @@ impl TaskFields {
                         "keep only `loop:`",
                     ));
                 }
-                let kind = match name {
-                    "loop" => LoopKind::Loop,
-                    "with_items" => LoopKind::Items,
-                    "with_list" => LoopKind::List,
-                    "with_dict" => LoopKind::Dict,
-                    _ => LoopKind::Fileglob,
-                };
+                let kind = loop_kind(name).unwrap_or(LoopKind::Loop);
                 let is_list = matches!(value.data, Data::Seq(_));
                 let ok = match kind {
                     LoopKind::Dict => matches!(value.data, Data::Map(_)) || is_template_node(value),
-                    LoopKind::Items | LoopKind::Fileglob => !matches!(value.data, Data::Map(_)),
+                    LoopKind::Items | LoopKind::Fileglob | LoopKind::FirstFound => {
+                        !matches!(value.data, Data::Map(_))
+                    }
                     LoopKind::Loop | LoopKind::List => is_list || is_template_node(value),
                 };
                 if !ok {

@@ -36,7 +36,7 @@ use crate::error::Pos;
 use crate::resource::{ModuleSpec, Params};
 use crate::yaml::Node;
 
-pub use plays::{load_playbook, load_task_file, LoadOptions};
+pub use plays::{load_included_role, load_playbook, load_task_file, LoadOptions};
 
 /// A value and where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -243,6 +243,10 @@ pub struct Task {
     pub role: Option<Arc<RoleRef>>,
     /// For `copy`/`template` with a literal `src`: the controller file found at load time.
     pub source: Option<PathBuf>,
+    /// Why a host that reaches this task fails: its module is not one `deploy` runs, or its
+    /// parameters do not check. Ansible loads such a task and fails only where it runs, and
+    /// roles carry tasks for other platforms behind conditions, so the error waits too.
+    pub unsupported: Option<String>,
 }
 
 impl Task {
@@ -287,6 +291,9 @@ pub enum LoopKind {
     Dict,
     /// `with_fileglob:` controller files matching the patterns.
     Fileglob,
+    /// `with_first_found:` the first of the named controller files that exists (searched
+    /// where the task's module looks for its files), or none with `skip: true`.
+    FirstFound,
 }
 
 /// `block` / `rescue` / `always`, also what an `import_tasks` expands to.

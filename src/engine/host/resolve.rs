@@ -3,6 +3,7 @@
 //! variable stack of each task.
 
 use super::*;
+use crate::playbook::{Loop, LoopKind};
 
 impl HostRunner {
     pub(super) fn base_stack(
@@ -69,6 +70,9 @@ impl HostRunner {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect::<VarMap>(),
             );
+        }
+        if !self.included_vars.is_empty() {
+            stack.push(Layer::IncludeVars, Arc::clone(&self.included_vars));
         }
         for (name, value) in &self.host_facts {
             stack.set(Layer::Facts, name, value.clone());
@@ -199,19 +203,10 @@ impl HostRunner {
         }
         let items = match &task.loop_ {
             None => vec![None],
-            Some(l) => {
-                let rendered =
-                    run.templar
-                        .render_value(&l.items.to_value(), &stack, &Origin::new(l.pos.clone()))?;
-                match rendered {
-                    Json::Array(items) => items.into_iter().map(Some).collect(),
-                    Json::Object(map) if l.kind == crate::playbook::LoopKind::Dict => map
-                        .into_iter()
-                        .map(|(k, v)| Some(json!({"key": k, "value": v})))
-                        .collect(),
-                    other => bail!("{}: `loop` must give a list, found {other}", l.pos),
-                }
-            }
+            Some(l) => loop_items(run, &task.module_name.value, context, l, &stack)?
+                .into_iter()
+                .map(Some)
+                .collect(),
         };
         let loop_var = task
             .loop_
@@ -338,6 +333,11 @@ impl HostRunner {
         item: LoopItem,
         stage: &mut Stage,
     ) -> Result<Json> {
+        // A task the loader could not check fails where a host reaches it, as under Ansible,
+        // before its parameters are even rendered.
+        if let Some(reason) = &task.unsupported {
+            bail!("{reason}");
+        }
         let LoopItem { stack, label } = item;
         let origin = self.origin(task);
         let params: Json = Json::Object(
@@ -478,6 +478,128 @@ pub(super) enum Registered {
     Known(Json),
     /// The step changes something; its result exists only after apply.
     Pending,
+}
+
+/// A loop's items, prepared as its keyword prepares them. `action` is the module as written:
+/// `with_first_found` searches by it.
+pub(super) fn loop_items(
+    run: &RunShared,
+    action: &str,
+    context: &Context,
+    l: &Loop,
+    stack: &VarStack,
+) -> Result<Vec<Json>> {
+    let origin = Origin::new(l.pos.clone());
+    if l.kind == LoopKind::FirstFound {
+        return first_found_items(run, action, context, l, stack);
+    }
+    let rendered = run.templar.render_value(&l.items.to_value(), stack, &origin)?;
+    let items = match (l.kind, rendered) {
+        (LoopKind::Dict, Json::Object(map)) => map
+            .into_iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect(),
+        (LoopKind::Items | LoopKind::Fileglob, Json::String(one)) => vec![Json::String(one)],
+        (_, Json::Array(items)) => items,
+        (_, other) => bail!("{}: `loop` must give a list, found {other}", l.pos),
+    };
+    Ok(match l.kind {
+        // `with_items` flattens one level: `[[a, b], c]` loops over a, b, c.
+        LoopKind::Items => items
+            .into_iter()
+            .flat_map(|item| match item {
+                Json::Array(inner) => inner,
+                other => vec![other],
+            })
+            .collect(),
+        LoopKind::Fileglob => {
+            let dirs = search_dirs_for(run, &l.pos, context, "files");
+            let mut files = Vec::new();
+            for pattern in &items {
+                let pattern = pattern
+                    .as_str()
+                    .with_context(|| format!("{}: `with_fileglob` takes patterns, found {pattern}", l.pos))?;
+                files.extend(
+                    crate::playbook::search::glob(pattern, &dirs)
+                        .into_iter()
+                        .map(|p| json!(p.display().to_string())),
+                );
+            }
+            files
+        }
+        _ => items,
+    })
+}
+
+/// `with_first_found`: the first file named that exists, searched where the task's module
+/// looks (Ansible picks `templates`, `vars` or `files` by the module's name), as a one-item
+/// list; names whose variables are undefined are passed over, as under Ansible.
+fn first_found_items(
+    run: &RunShared,
+    action: &str,
+    context: &Context,
+    l: &Loop,
+    stack: &VarStack,
+) -> Result<Vec<Json>> {
+    let origin = Origin::new(l.pos.clone());
+    let terms = render_defined(run, &l.items.to_value(), stack, &origin);
+    let (names, skip) =
+        crate::playbook::search::first_found_candidates(&terms).map_err(|e| anyhow!("{}: {e}", l.pos))?;
+    let subdir = ["template", "var", "file"]
+        .into_iter()
+        .find(|s| action.contains(s))
+        .map_or("files".to_string(), |s| format!("{s}s"));
+    let dirs = search_dirs_for(run, &l.pos, context, &subdir);
+    match crate::playbook::search::first_existing(&names, &dirs) {
+        Some(path) => Ok(vec![json!(path.display().to_string())]),
+        None if skip => Ok(Vec::new()),
+        None => Err(crate::error::located_hint(
+            &l.pos,
+            "no file was found when using first_found",
+            format!(
+                "looked for {} in {}",
+                names.join(", "),
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// A value rendered with the parts whose variables are undefined left out.
+fn render_defined(run: &RunShared, value: &Json, stack: &VarStack, origin: &Origin) -> Json {
+    match value {
+        Json::Array(items) => Json::Array(
+            items
+                .iter()
+                .map(|v| render_defined(run, v, stack, origin))
+                .filter(|v| !v.is_null())
+                .collect(),
+        ),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), render_defined(run, v, stack, origin)))
+                .collect(),
+        ),
+        other => run
+            .templar
+            .render_value(other, stack, origin)
+            .unwrap_or(Json::Null),
+    }
+}
+
+/// Where a task's controller files are searched: its role, its file's directory, the playbook.
+pub(super) fn search_dirs_for(
+    run: &RunShared,
+    at: &Pos,
+    context: &Context,
+    subdir: &str,
+) -> Vec<std::path::PathBuf> {
+    let role = context.role.as_ref().map(|r| r.path.as_path());
+    let task_dir = at.path.parent().unwrap_or(std::path::Path::new("."));
+    crate::playbook::search::search_dirs(role, task_dir, &run.playbook_dir, subdir)
 }
 
 pub(super) fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<String> {
