@@ -106,9 +106,16 @@ impl HostRunner {
         self.report.failed()
     }
 
-    /// The facts gathered on this host, for `hostvars` of other hosts.
+    /// The facts gathered on this host, for `hostvars` of other hosts: both spellings, as
+    /// in Ansible (`hostvars[h].ansible_distribution`, `hostvars[h].ansible_facts.distribution`).
     pub fn visible_facts(&self) -> VarMap {
         let mut all = self.facts.clone();
+        if !self.facts.is_empty() {
+            all.insert(
+                "ansible_facts".into(),
+                Json::Object(resolve::strip_prefix(&self.facts)),
+            );
+        }
         all.extend(self.host_facts.clone());
         all
     }
