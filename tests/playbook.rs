@@ -349,10 +349,10 @@ fn unknown_task_keyword() {
 
 #[test]
 fn unsupported_task_keyword() {
-    let site = play_with_tasks("    - debug: msg=hi\n      delegate_to: localhost\n");
+    let site = play_with_tasks("    - debug: msg=hi\n      async: 10\n");
     assert_error(
         &[("site.yml", &site)],
-        "site.yml:4:7: task keyword `delegate_to` is not supported: deploy runs every task on its own host",
+        "site.yml:4:7: task keyword `async` is not supported: tasks run to completion within the run",
         None,
     );
 }

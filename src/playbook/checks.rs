@@ -319,6 +319,8 @@ impl TaskFields {
             "retries",
             "delay",
             "listen",
+            "delegate_to",
+            "delegate_facts",
         ];
         if kind.is_static() {
             refused.extend(LOOP_KEYWORDS.iter().map(|(name, _)| *name));

@@ -96,13 +96,13 @@ pub(super) const TASK_KEYWORDS: &[&str] = &[
     "delay",
     "any_errors_fatal",
     "action",
+    "local_action",
+    "delegate_to",
+    "delegate_facts",
 ];
 
 /// Ansible task keywords `deploy` does not implement, with the reason.
 pub(super) const TASK_UNSUPPORTED: &[(&str, &str)] = &[
-    ("delegate_to", "deploy runs every task on its own host"),
-    ("local_action", "deploy runs every task on its own host"),
-    ("delegate_facts", "deploy runs every task on its own host"),
     ("async", "tasks run to completion within the run"),
     ("poll", "tasks run to completion within the run"),
     ("throttle", "hosts run in parallel up to --forks"),
@@ -250,6 +250,8 @@ impl TaskFields {
                 resource::check_variable_name(&register.value, &register.pos)?;
                 self.register = Some(register);
             }
+            "delegate_to" => self.keywords.delegate_to = Some(scalar(value, name)?),
+            "delegate_facts" => self.keywords.delegate_facts = Some(flag(value, name)?),
             "changed_when" => self.changed_when = conditions(value, "changed_when")?,
             "failed_when" => self.failed_when = conditions(value, "failed_when")?,
             "until" => self.until = conditions(value, "until")?,

@@ -138,6 +138,11 @@ pub struct Keywords {
     pub diff: Option<Flag>,
     /// Seconds a task may run.
     pub timeout: Option<Located<Templated<i64>>>,
+    /// The host the task runs on instead (`delegate_to`, `local_action`), with the variables
+    /// of the host it is for; a template.
+    pub delegate_to: Option<Located<String>>,
+    /// Facts the task sets go to the host it is delegated to.
+    pub delegate_facts: Option<Flag>,
 }
 
 /// A task list entry.

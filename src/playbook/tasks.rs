@@ -98,8 +98,25 @@ impl Loader<'_> {
                 fields.listen = string_list(value, "listen")?;
                 continue;
             }
-            if name == "action" {
+            // `local_action: copy ...` is `action:` delegated to the controller.
+            if name == "action" || name == "local_action" {
+                if name == "local_action" {
+                    fields.keywords.delegate_to = Some(Located {
+                        value: "localhost".to_string(),
+                        pos: key.pos.clone(),
+                    });
+                }
                 let (spec, written, params) = action(value)?;
+                if std::ptr::eq(spec, &resource::unsupported::SPEC) {
+                    let key = Node {
+                        data: Data::Str {
+                            value: written.value.clone(),
+                            quoted: false,
+                        },
+                        pos: written.pos.clone(),
+                    };
+                    fields.unsupported = Some(deferred(&unsupported_module(&key, &written.value)));
+                }
                 if let Some((first, _, _)) = &module {
                     return Err(two_modules(key, first.name, spec.name));
                 }

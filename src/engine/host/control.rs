@@ -80,12 +80,19 @@ impl HostRunner {
                     run.events.debug(&self.name, &self.redact(&text));
                 }
             }
-            Effect::SetFacts(facts) => {
-                for (name, value) in facts {
-                    self.registered.remove(&name);
-                    self.host_facts.insert(name, value);
+            Effect::SetFacts(facts) => match &self.delegated_to {
+                // `delegate_facts`: the facts are the delegated host's, seen through hostvars.
+                Some(host) if walk::literal(&task.keywords.delegate_facts) == Some(true) => {
+                    run.publish_facts(host, facts.into_iter().collect());
                 }
-            }
+                _ => {
+                    for (name, value) in facts {
+                        self.registered.remove(&name);
+                        self.host_facts.insert(name, value);
+                    }
+                    run.publish_facts(&self.name, self.visible_facts());
+                }
+            },
             Effect::IncludeVars(vars) => {
                 let included = Arc::make_mut(&mut self.included_vars);
                 for (name, value) in vars {

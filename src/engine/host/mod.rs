@@ -7,6 +7,7 @@
 
 mod control;
 mod conversation;
+mod delegate;
 mod files;
 mod handlers;
 mod outcome;
@@ -36,7 +37,7 @@ use crate::transport::{random_token, Become, BecomeMethod, Connection, RemoteShe
 use crate::vars::{Layer, VarMap, VarStack};
 
 pub use self::outcome::{HostReport, Status, StepResult};
-use self::{conversation::*, files::*, handlers::*, redact::*, resolve::*, stage::*};
+use self::{conversation::*, delegate::*, files::*, handlers::*, redact::*, resolve::*, stage::*};
 
 /// The state of one host across the plays of a run.
 pub struct HostRunner {
@@ -66,6 +67,12 @@ pub struct HostRunner {
     /// A plan never applies: once it has planned a change (or a handler) on this host, every
     /// later probe reads the host as it is before that change, not as apply would find it.
     planned_unapplied: bool,
+    /// Connections to the hosts tasks are delegated to (`delegate_to`), kept for the run.
+    delegates: HashMap<String, Delegate>,
+    /// While a delegated task runs: the host it runs on (its connection is swapped in).
+    delegated_to: Option<String>,
+    /// While this host runs a `run_once` task for the batch.
+    in_run_once: bool,
     report: HostReport,
     next_id: usize,
     rounds: usize,
@@ -97,6 +104,9 @@ impl HostRunner {
             matched: BTreeSet::new(),
             drifted: Vec::new(),
             secrets: BTreeSet::new(),
+            delegates: HashMap::new(),
+            delegated_to: None,
+            in_run_once: false,
             next_id: 0,
             rounds: 0,
         }
@@ -137,6 +147,9 @@ impl HostRunner {
         if let Some(connection) = self.connection.take() {
             self.report.execs = connection.exec_count();
             let _ = connection.close().await;
+        }
+        for (_, delegate) in self.delegates.drain() {
+            delegate.close().await;
         }
         let secrets = std::mem::take(&mut self.secrets);
         redact_report(&mut self.report, &secrets);
@@ -183,6 +196,7 @@ impl HostRunner {
         self.ensure_shell(run, play_become.clone(), method).await?;
         if self.facts.is_empty() {
             self.gather_facts().await?;
+            run.publish_facts(&self.name, self.visible_facts());
         }
         let gather = !matches!(
             play.gather_facts.as_ref().map(|f| &f.value),

@@ -139,15 +139,50 @@ impl HostRunner {
         if !run.tags_match(task) {
             return Ok(());
         }
-        // `run_once`: only the play's first host runs it.
-        if walk::literal(&task.keywords.run_once) == Some(true) {
-            let first = base
+        // `run_once`: the first host of the batch to reach it runs it; the others wait for it
+        // and take what it registered, as Ansible gives every host of the batch the result.
+        if walk::literal(&task.keywords.run_once) == Some(true) && !self.in_run_once {
+            let batch = base
                 .lookup("ansible_play_hosts")
-                .and_then(|(_, hosts)| hosts.as_array()?.first()?.as_str().map(str::to_string));
-            if first.is_some_and(|first| first != self.name) {
+                .map(|(_, hosts)| hosts.to_string())
+                .unwrap_or_default();
+            let cell = run.run_once_cell(format!("{}|{batch}", task.pos));
+            let mut ran_here = false;
+            let shared = cell
+                .get_or_try_init(|| async {
+                    ran_here = true;
+                    self.in_run_once = true;
+                    let ran = Box::pin(self.run_task(run, play, base, task, context, stage)).await;
+                    self.in_run_once = false;
+                    ran?;
+                    let Some(register) = &task.register else {
+                        return Ok(Json::Null);
+                    };
+                    // The others need the result now: apply what it waits on.
+                    if matches!(self.registered.get(&register.value), Some(Registered::Pending))
+                        && run.options.mode == Mode::Apply
+                    {
+                        self.flush(run, stage).await?;
+                    }
+                    Ok::<Json, anyhow::Error>(match self.registered.get(&register.value) {
+                        Some(Registered::Known(value)) => value.clone(),
+                        _ => Json::Null,
+                    })
+                })
+                .await?
+                .clone();
+            if !ran_here {
                 self.skip(run, task, context);
-                return Ok(());
+                if let Some(register) = &task.register {
+                    let value = if shared.is_null() {
+                        Registered::Pending
+                    } else {
+                        Registered::Known(shared)
+                    };
+                    self.registered.insert(register.value.clone(), value);
+                }
             }
+            return Ok(());
         }
         // A task reading a registered result first needs that result: probe what is queued,
         // and when applying, apply what is pending (one more round, same exec).
@@ -195,6 +230,13 @@ impl HostRunner {
             .map(|(k, v)| (k.clone(), v.to_value()))
             .collect();
         let stack = self.task_stack(base, context, &task_vars);
+        if self.delegated_to.is_none() {
+            if let Some(host) = self.delegate_of(run, task, &stack)? {
+                return self
+                    .run_delegated(run, play, base, task, context, stage, host)
+                    .await;
+            }
+        }
         let origin = self.origin(task);
         // Block and role conditions first; the task's own `when` is evaluated per loop item.
         if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
@@ -307,6 +349,11 @@ impl HostRunner {
         diff: Diff,
     ) -> PlannedStep {
         let location = format!("{}:{}", run.relative(&task.pos.path), task.pos.line);
+        // A reviewer must see where a delegated step acts.
+        let target = match &self.delegated_to {
+            Some(host) => format!("{target} (on {host})"),
+            None => target,
+        };
         PlannedStep {
             module: task.module.name.to_string(),
             task: task
