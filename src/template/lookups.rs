@@ -76,7 +76,7 @@ fn lookup(
                 let name = path.display().to_string();
                 let template = state.env().template_from_named_str(&name, &text)?;
                 let scope = state.lookup(SCOPE_KEY).unwrap_or_default();
-                Value::from(template.render(scope)?)
+                Value::from(super::with_source_newlines(&text, template.render(scope)?))
             }
             "vars" => match state.lookup(&term).filter(|v| !v.is_undefined()) {
                 Some(value) => value,

@@ -75,7 +75,9 @@ impl Templar {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_trim_blocks(true);
-        env.set_keep_trailing_newline(true);
+        // Jinja drops the template's last newline; Ansible then adds back as many trailing
+        // newlines as the result lacks compared with the source (`with_source_newlines`).
+        env.set_keep_trailing_newline(false);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_formatter(python::format_output);
         env.set_recursion_limit(200);
@@ -160,7 +162,8 @@ impl Templar {
         let env: &Environment<'_> = &self.env;
         let rendered = env
             .template_from_named_str(name, text)
-            .and_then(|t| t.render(&ctx));
+            .and_then(|t| t.render(&ctx))
+            .map(|out| with_source_newlines(text, out));
         match rendered {
             Ok(out) => match scope.fatal() {
                 Some(message) => Err(located(&Pos::file_start(Path::new(name)), message)),
@@ -327,7 +330,17 @@ fn render_str_native(env: &Environment<'_>, text: &str, ctx: &Value, name: &str)
         return Ok(value);
     }
     let rendered = env.template_from_named_str(name, text)?.render(ctx)?;
-    Ok(Value::from(rendered))
+    Ok(Value::from(with_source_newlines(text, rendered)))
+}
+
+/// Ansible's `preserve_trailing_newlines`: the rendered text ends with at least as many
+/// newlines as its source (`{% endif %}\n` keeps its newline; `a\n\n{{ empty }}\n` gets
+/// none added, the result already ending with two).
+pub(crate) fn with_source_newlines(source: &str, mut rendered: String) -> String {
+    let count = |text: &str| text.bytes().rev().take_while(|b| *b == b'\n').count();
+    let missing = count(source).saturating_sub(count(&rendered));
+    rendered.extend(std::iter::repeat_n('\n', missing));
+    rendered
 }
 
 /// Turns a render result into JSON or a located error.
