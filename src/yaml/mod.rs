@@ -767,6 +767,38 @@ mod tests {
     }
 
     #[test]
+    fn values_ansible_refuses_are_refused_where_they_stand() {
+        let err = parse("a: 1\nb: 2023-02-29\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.yml:2:4: `2023-02-29` is not a valid date or time"
+        );
+        let err = parse("a: !custom x\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("t.yml:1:12: unknown tag `!custom`"),
+            "{err}"
+        );
+        let err = parse("a: [1, =]\n").unwrap_err();
+        assert!(err.to_string().starts_with("t.yml:1:8: a plain `=`"), "{err}");
+    }
+
+    #[test]
+    fn a_tab_after_a_colon_separates_and_keeps_columns() {
+        let node = parse("a:\tvalue\nb: 1\n").unwrap();
+        let a = node.get("a").unwrap();
+        assert_eq!(a.as_str(), Some("value"));
+        assert_eq!((a.pos.line, a.pos.col), (1, 4));
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_end_of_a_file_without_newline_has_none() {
+        let node = parse("a: |\n  one\n  two").unwrap();
+        assert_eq!(node.get("a").unwrap().as_str(), Some("one\ntwo"));
+        let node = parse("a: |\n  one\n# two").unwrap();
+        assert_eq!(node.get("a").unwrap().as_str(), Some("one\n"));
+    }
+
+    #[test]
     fn empty_file_is_null() {
         assert!(parse("").unwrap().is_null());
         assert!(parse("# only a comment\n").unwrap().is_null());
