@@ -322,10 +322,16 @@ fn render_str_native(env: &Environment<'_>, text: &str, ctx: &Value, name: &str)
     if !is_template_text(text) {
         return Ok(Value::from(text));
     }
-    if let Some(expr) = single_expression(env, text) {
+    // Jinja drops the text's last newline first, so `"{{ port }}\n"` is one expression
+    // (a number, as under Ansible); a string result gets the newline back.
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    if let Some(expr) = single_expression(env, body) {
         let value = env.compile_expression(expr)?.eval(ctx)?;
         if value.is_undefined() {
             return Err(Error::from(ErrorKind::UndefinedError));
+        }
+        if let (Some(s), true) = (value.as_str(), body.len() != text.len()) {
+            return Ok(Value::from(with_source_newlines(text, s.to_string())));
         }
         return Ok(value);
     }

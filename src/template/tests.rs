@@ -120,7 +120,7 @@ fn unsupported_filters_tests_and_lookups_are_named() {
         "site.yml:12:7: unsupported test 'nosuch' in task \"configure nginx\""
     );
     assert!(error("{{ lookup('pipe', 'ls') }}")
-        .contains("unsupported lookup 'pipe' (supported: env, file, template, vars)"));
+        .contains("unsupported lookup 'pipe' (supported: env, file, first_found, template, vars)"));
 }
 
 #[test]

@@ -116,9 +116,11 @@ impl HostRunner {
     pub(super) fn registered_dependencies(&self, task: &Task, context: &Context) -> Vec<String> {
         let mut texts: Vec<String> = task.keywords.when.iter().map(|w| w.value.clone()).collect();
         texts.extend(context.when.iter().map(|(w, _)| w.clone()));
-        texts.extend(task.params.values().map(|p| p.value.to_string()));
+        // In parameters and loops only the template parts name variables: a literal
+        // `"installed once"` does not read a result registered as `once`.
+        texts.extend(task.params.values().map(|p| template_parts(&p.value.to_string())));
         if let Some(l) = &task.loop_ {
-            texts.push(l.items.to_value().to_string());
+            texts.push(template_parts(&l.items.to_value().to_string()));
         }
         self.registered
             .keys()
@@ -691,6 +693,25 @@ pub(super) fn play_become(play: &Play) -> Option<String> {
     anywhere.then(|| "root".to_string())
 }
 
+/// The expressions and statements of template text (`{{ ... }}`, `{% ... %}`), joined.
+pub(super) fn template_parts(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+        let close = if rest[start..].starts_with("{{") {
+            "}}"
+        } else {
+            "%}"
+        };
+        let inner = &rest[start + 2..];
+        let end = inner.find(close).unwrap_or(inner.len());
+        out.push_str(&inner[..end]);
+        out.push(' ');
+        rest = &inner[(end + close.len()).min(inner.len())..];
+    }
+    out
+}
+
 /// Whether template text mentions `name` as a variable (a whole identifier).
 pub(super) fn mentions(text: &str, name: &str) -> bool {
     let bytes = text.as_bytes();
@@ -722,6 +743,14 @@ pub(super) fn strip_prefix(facts: &VarMap) -> serde_json::Map<String, Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn template_parts_are_what_reads_variables() {
+        assert_eq!(template_parts("installed once"), "");
+        assert!(mentions(&template_parts("{{ once.stdout }} and once"), "once"));
+        assert!(mentions(&template_parts("a {% if once %}x{% endif %}"), "once"));
+        assert!(!mentions(&template_parts("{{ x }} once"), "once"));
+    }
 
     #[test]
     fn mentions_whole_identifiers_only() {
