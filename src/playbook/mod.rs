@@ -112,6 +112,36 @@ pub struct VarsFile {
     pub vars: Option<Vars>,
 }
 
+impl VarsFile {
+    /// The variables of the first candidate that exists, its name rendered by `render` (for
+    /// a host, when some candidate is a template), relative to the playbook's directory; an
+    /// error naming what was looked for when none exists, as Ansible's.
+    pub fn load_for_host(
+        &self,
+        render: impl Fn(&Located<String>) -> anyhow::Result<String>,
+    ) -> anyhow::Result<Vars> {
+        if let Some(vars) = &self.vars {
+            return Ok(vars.clone());
+        }
+        let mut looked = Vec::new();
+        for candidate in &self.candidates {
+            let name = render(candidate)?;
+            let dir = candidate.pos.path.parent().unwrap_or(Path::new("."));
+            let path = dir.join(&name);
+            if path.is_file() {
+                return plays::load_vars_file(&path);
+            }
+            looked.push(path.display().to_string());
+        }
+        let first = &self.candidates[0];
+        Err(crate::error::located_hint(
+            &first.pos,
+            format!("vars file `{}` not found", first.value),
+            format!("looked for {}", looked.join(", ")),
+        ))
+    }
+}
+
 /// Keywords shared by plays, blocks, tasks, role entries and includes; each context accepts
 /// its own subset (an unknown or misplaced keyword is a load error).
 #[derive(Clone, Debug, Default)]

@@ -18,11 +18,6 @@ impl HostRunner {
         // `vars:` of an `import_playbook`, then the play's own (which win).
         stack.push(Layer::PlayVars, node_map(&play.vars));
         stack.push(Layer::PlayVars, node_map(&play.keywords.vars));
-        for file in &play.vars_files {
-            if let Some(vars) = &file.vars {
-                stack.push(Layer::PlayVarsFiles, node_map(vars));
-            }
-        }
         let mut facts = if gather { self.facts.clone() } else { VarMap::new() };
         if gather {
             facts.insert("ansible_facts".into(), Json::Object(strip_prefix(&self.facts)));
@@ -30,6 +25,17 @@ impl HostRunner {
         facts.extend(self.host_facts.clone());
         stack.push(Layer::Facts, facts);
         stack.push(Layer::ExtraVars, run.extra_vars.clone());
+        stack.push(Layer::Magic, run.magic_vars(&self.name));
+        // Templated names (`vars/{{ ansible_os_family }}.yml`) are rendered for this host, with
+        // what it knows so far: inventory, play vars, facts, extra vars.
+        for file in &play.vars_files {
+            let vars = file.load_for_host(|candidate| {
+                let origin = Origin::new(candidate.pos.clone());
+                let name = run.templar.render_str(&candidate.value, &stack, &origin)?;
+                Ok(name.as_str().map_or_else(|| name.to_string(), str::to_string))
+            })?;
+            stack.push(Layer::PlayVarsFiles, node_map(&vars));
+        }
         let mut magic = run.magic_vars(&self.name);
         magic.insert("play_hosts".into(), json!(play_hosts));
         magic.insert("ansible_play_hosts".into(), json!(play_hosts));
