@@ -225,7 +225,11 @@ impl<'a> Args<'a> {
     pub fn refuse(&self, names: &[&str]) -> Result<()> {
         for name in names {
             if let Some(value) = self.values.get(*name) {
-                if !value.is_null() && Some(value) != self.spec.default_value(name).as_ref() {
+                // An empty string is how roles leave a parameter unset
+                // (`default_release: "{{ nginx_default_release }}"` with `""`), as Ansible
+                // modules read it.
+                let unset = value.is_null() || value.as_str() == Some("");
+                if !unset && Some(value) != self.spec.default_value(name).as_ref() {
                     anyhow::bail!(
                         "parameter `{name}` of module `{}` is not supported by deploy",
                         self.spec.name
