@@ -189,6 +189,9 @@ impl TaskFields {
                 "with_list",
                 "with_dict",
                 "with_fileglob",
+                "with_subelements",
+                "with_flattened",
+                "with_community.general.flattened",
                 "loop_control",
             ]);
         }

@@ -72,6 +72,9 @@ pub(super) const TASK_KEYWORDS: &[&str] = &[
     "with_list",
     "with_dict",
     "with_fileglob",
+    "with_subelements",
+    "with_flattened",
+    "with_community.general.flattened",
     "loop_control",
     "notify",
     "become",
@@ -184,7 +187,7 @@ impl TaskFields {
         }
         match name {
             "name" => self.name = Some(scalar(value, "name")?),
-            "loop" | "with_items" | "with_list" | "with_dict" | "with_fileglob" => {
+            name if LoopKind::KEYWORDS.iter().any(|(keyword, _)| *keyword == name) => {
                 if let Some((first, _)) = &self.loop_key {
                     return Err(located_hint(
                         &key.pos,
@@ -192,18 +195,20 @@ impl TaskFields {
                         "keep only `loop:`",
                     ));
                 }
-                let kind = match name {
-                    "loop" => LoopKind::Loop,
-                    "with_items" => LoopKind::Items,
-                    "with_list" => LoopKind::List,
-                    "with_dict" => LoopKind::Dict,
-                    _ => LoopKind::Fileglob,
-                };
+                let kind = LoopKind::KEYWORDS
+                    .iter()
+                    .find(|(keyword, _)| *keyword == name)
+                    .map(|(_, kind)| *kind)
+                    .expect("matched above");
                 let is_list = matches!(value.data, Data::Seq(_));
                 let ok = match kind {
                     LoopKind::Dict => matches!(value.data, Data::Map(_)) || is_template_node(value),
-                    LoopKind::Items | LoopKind::Fileglob => !matches!(value.data, Data::Map(_)),
-                    LoopKind::Loop | LoopKind::List => is_list || is_template_node(value),
+                    LoopKind::Items | LoopKind::Fileglob | LoopKind::Flattened => {
+                        !matches!(value.data, Data::Map(_))
+                    }
+                    LoopKind::Loop | LoopKind::List | LoopKind::Subelements => {
+                        is_list || is_template_node(value)
+                    }
                 };
                 if !ok {
                     let expected = if kind == LoopKind::Dict {

@@ -30,7 +30,9 @@ pub mod walk;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::{bail, Result};
 use indexmap::IndexMap;
+use serde_json::Value as Json;
 
 use crate::error::Pos;
 use crate::resource::{ModuleSpec, Params};
@@ -287,6 +289,53 @@ pub enum LoopKind {
     Dict,
     /// `with_fileglob:` controller files matching the patterns.
     Fileglob,
+    /// `with_subelements: [list, 'key', {skip_missing: true}]`: `[item, subitem]` pairs.
+    Subelements,
+    /// `with_flattened:` / `with_community.general.flattened:` lists flattened at every depth.
+    Flattened,
+}
+
+impl LoopKind {
+    /// The loop keywords, with the kind each gives.
+    pub const KEYWORDS: &[(&str, LoopKind)] = &[
+        ("loop", LoopKind::Loop),
+        ("with_items", LoopKind::Items),
+        ("with_list", LoopKind::List),
+        ("with_dict", LoopKind::Dict),
+        ("with_fileglob", LoopKind::Fileglob),
+        ("with_subelements", LoopKind::Subelements),
+        ("with_flattened", LoopKind::Flattened),
+        ("with_community.general.flattened", LoopKind::Flattened),
+    ];
+
+    /// The items a loop of this kind iterates over, from its templated value. A `with_<name>`
+    /// loop is Ansible's `<name>` lookup run on the value taken as a list of terms (a single
+    /// value being one term); `loop:` takes the list as it is.
+    pub fn items(self, rendered: Json) -> Result<Vec<Json>> {
+        let terms = match rendered {
+            Json::Array(items) => items,
+            Json::Object(map) if self == LoopKind::Dict => {
+                return Ok(map
+                    .into_iter()
+                    .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+                    .collect())
+            }
+            other if self == LoopKind::Loop => {
+                bail!(
+                    "`loop` must give a list, found {}",
+                    crate::template::python_repr(&other)
+                )
+            }
+            other => vec![other],
+        };
+        let lookup = match self {
+            LoopKind::Loop | LoopKind::List | LoopKind::Dict | LoopKind::Fileglob => return Ok(terms),
+            LoopKind::Items => "items",
+            LoopKind::Subelements => "subelements",
+            LoopKind::Flattened => "flattened",
+        };
+        crate::template::run_data_lookup(lookup, &terms)
+    }
 }
 
 /// `block` / `rescue` / `always`, also what an `import_tasks` expands to.

@@ -112,11 +112,140 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
             Value::from(s.matches(&needle).count())
         }
         "isdigit" => Value::from(!s.is_empty() && s.chars().all(|c| c.is_ascii_digit())),
-        "title" | "capitalize" => {
-            return Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("use the `{method}` filter instead of .{method}()"),
-            ))
+        "isalpha" => Value::from(!s.is_empty() && s.chars().all(char::is_alphabetic)),
+        "isalnum" => Value::from(!s.is_empty() && s.chars().all(char::is_alphanumeric)),
+        "isspace" => Value::from(!s.is_empty() && s.chars().all(char::is_whitespace)),
+        "islower" => Value::from(s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase)),
+        "isupper" => Value::from(s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase)),
+        "capitalize" => {
+            let mut chars = s.chars();
+            Value::from(match chars.next() {
+                Some(first) => first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect(),
+                None => String::new(),
+            })
+        }
+        "title" => {
+            // Python's str.title(): a letter after a non-letter starts a word.
+            let mut out = String::with_capacity(s.len());
+            let mut previous_cased = false;
+            for c in s.chars() {
+                if previous_cased {
+                    out.extend(c.to_lowercase());
+                } else {
+                    out.extend(c.to_uppercase());
+                }
+                previous_cased = c.is_alphabetic();
+            }
+            Value::from(out)
+        }
+        "swapcase" => Value::from(
+            s.chars()
+                .flat_map(|c| {
+                    if c.is_uppercase() {
+                        c.to_lowercase().collect::<Vec<_>>()
+                    } else {
+                        c.to_uppercase().collect::<Vec<_>>()
+                    }
+                })
+                .collect::<String>(),
+        ),
+        "index" | "rindex" | "rfind" => {
+            let (needle,): (String,) = from_args(args)?;
+            let found = if method == "index" {
+                s.find(&needle)
+            } else {
+                s.rfind(&needle)
+            };
+            match found {
+                Some(i) => Value::from(s[..i].chars().count()),
+                None if method == "rfind" => Value::from(-1),
+                None => return Err(Error::new(ErrorKind::InvalidOperation, "substring not found")),
+            }
+        }
+        "zfill" => {
+            let (width,): (usize,) = from_args(args)?;
+            let length = s.chars().count();
+            if length >= width {
+                Value::from(s)
+            } else {
+                let (sign, digits) = match s.strip_prefix(['+', '-']) {
+                    Some(rest) => (&s[..1], rest),
+                    None => ("", s),
+                };
+                Value::from(format!("{sign}{}{digits}", "0".repeat(width - length)))
+            }
+        }
+        "ljust" | "rjust" | "center" => {
+            let (width, fill): (usize, Option<String>) = from_args(args)?;
+            let fill = fill.and_then(|f| f.chars().next()).unwrap_or(' ');
+            let length = s.chars().count();
+            let pad = width.saturating_sub(length);
+            // Python's center puts the extra space on the right, unless the width is odd and
+            // the text even... as `left = pad // 2 + (pad & width & 1)`.
+            let left = match method {
+                "ljust" => 0,
+                "rjust" => pad,
+                _ => pad / 2 + (pad & width & 1),
+            };
+            let fill_of = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
+            Value::from(format!("{}{s}{}", fill_of(left), fill_of(pad - left)))
+        }
+        "partition" | "rpartition" => {
+            let (sep,): (String,) = from_args(args)?;
+            let found = if method == "partition" {
+                s.find(&sep)
+            } else {
+                s.rfind(&sep)
+            };
+            let parts = match found {
+                Some(i) => vec![&s[..i], &s[i..i + sep.len()], &s[i + sep.len()..]],
+                None if method == "partition" => vec![s, "", ""],
+                None => vec!["", "", s],
+            };
+            Value::from(parts.into_iter().map(Value::from).collect::<Vec<_>>())
+        }
+        "format" => {
+            // `'{}-{}'.format(a, b)` and `'{0}'`: positional fields only.
+            let mut out = String::new();
+            let mut next = 0;
+            let mut rest = s;
+            while let Some(open) = rest.find(['{', '}']) {
+                out.push_str(&rest[..open]);
+                let tail = &rest[open..];
+                if let Some(after) = tail.strip_prefix("{{").or_else(|| tail.strip_prefix("}}")) {
+                    out.push_str(&tail[..1]);
+                    rest = after;
+                    continue;
+                }
+                let close = tail.find('}').ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidOperation, "format: single '{' encountered")
+                })?;
+                let field = &tail[1..close];
+                let index = if field.is_empty() {
+                    next += 1;
+                    next - 1
+                } else {
+                    field.parse::<usize>().map_err(|_| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("format: unsupported field {{{field}}}"),
+                        )
+                    })?
+                };
+                let value = args.get(index).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("format: no argument {index}"),
+                    )
+                })?;
+                out.push_str(&super::python::value_to_python_str(value)?);
+                rest = &tail[close + 1..];
+            }
+            out.push_str(rest);
+            Value::from(out)
         }
         _ => return Err(Error::from(ErrorKind::UnknownMethod)),
     })

@@ -11,14 +11,23 @@ use minijinja::{Error, ErrorKind, Output, State, Value};
 use serde_json::Value as Json;
 
 /// The environment's formatter: `{{ value }}` printed as Jinja2 on Python prints it.
-pub(crate) fn format_output(out: &mut Output, _state: &State, value: &Value) -> Result<(), Error> {
+pub(crate) fn format_output(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
+    // minijinja has already refused an undefined variable (strict undefined); what reaches
+    // here is the silent undefined of an `x if cond` without `else`, which Jinja2 prints as
+    // nothing.
     if value.is_undefined() {
-        return Err(Error::from(ErrorKind::UndefinedError));
+        return Ok(());
     }
+    // Kept for Ansible's native result: a template whose whole output is one `{{ }}` gives
+    // that value, typed (`super::native_result`).
+    state.set_temp(LAST_PRINTED, value.clone());
     let text = printed(value)?;
     out.write_str(&text)
         .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write output"))
 }
+
+/// The temp under which the last value a template printed is kept.
+pub(crate) const LAST_PRINTED: &str = "__deploy_last_printed";
 
 /// `str(value)` in Python, for a template value.
 pub(crate) fn value_to_python_str(value: &Value) -> Result<String, Error> {
@@ -29,7 +38,7 @@ pub(crate) fn value_to_python_str(value: &Value) -> Result<String, Error> {
 }
 
 /// What `{{ value }}` prints: like `str()`, except that Ansible 2.19 prints `none` as nothing.
-fn printed(value: &Value) -> Result<String, Error> {
+pub(crate) fn printed(value: &Value) -> Result<String, Error> {
     if value.is_none() {
         return Ok(String::new());
     }

@@ -203,14 +203,8 @@ impl HostRunner {
                 let rendered =
                     run.templar
                         .render_value(&l.items.to_value(), &stack, &Origin::new(l.pos.clone()))?;
-                match rendered {
-                    Json::Array(items) => items.into_iter().map(Some).collect(),
-                    Json::Object(map) if l.kind == crate::playbook::LoopKind::Dict => map
-                        .into_iter()
-                        .map(|(k, v)| Some(json!({"key": k, "value": v})))
-                        .collect(),
-                    other => bail!("{}: `loop` must give a list, found {other}", l.pos),
-                }
+                let items = l.kind.items(rendered).with_context(|| l.pos.to_string())?;
+                items.into_iter().map(Some).collect()
             }
         };
         let loop_var = task

@@ -289,3 +289,65 @@ pub(super) fn product(value: &Value, others: Rest<Value>) -> Result<Value, Error
         result.into_iter().map(Value::from).collect::<Vec<_>>(),
     ))
 }
+
+/// Ansible's `subelements(path, skip_missing=False)` filter: a `[item, subitem]` pair for
+/// each subitem of each item's `path` list (a dotted string or a list of keys). Unlike the
+/// lookup of the same name, the items keep their sub-key.
+pub(super) fn subelements(value: &Value, path: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let skip_missing = kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let elements: Vec<Json> = match json_of(value)? {
+        Json::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        Json::Array(items) => items,
+        _ => {
+            return Err(invalid(
+                "subelements: obj must be a list of dicts or a nested dict",
+            ))
+        }
+    };
+    let keys: Vec<Json> = match json_of(&path)? {
+        Json::Array(keys) => keys,
+        Json::String(path) => path.split('.').map(Json::from).collect(),
+        _ => return Err(invalid("subelements: subelements must be a list or a string")),
+    };
+    let mut out = Vec::new();
+    'elements: for element in elements {
+        let mut values = &element;
+        for key in &keys {
+            let next = match (values, key) {
+                (Json::Object(map), Json::String(key)) => map.get(key),
+                (Json::Array(items), Json::Number(n)) => n.as_u64().and_then(|i| items.get(i as usize)),
+                (Json::Object(_) | Json::Array(_), _) => None,
+                _ => {
+                    return Err(invalid(format!(
+                        "subelements: the key {} should point to a dictionary, got '{}'",
+                        json_to_python_str(key),
+                        json_to_python_str(values)
+                    )))
+                }
+            };
+            match next {
+                Some(next) => values = next,
+                None if skip_missing => continue 'elements,
+                None => {
+                    return Err(invalid(format!(
+                        "subelements: could not find {} key in iterated item {}",
+                        python_repr(key),
+                        python_repr(values)
+                    )))
+                }
+            }
+        }
+        let Json::Array(subitems) = values else {
+            return Err(invalid(format!(
+                "subelements: the key {} should point to a list, got {}",
+                python_repr(keys.last().unwrap_or(&Json::Null)),
+                python_repr(values)
+            )));
+        };
+        for subitem in subitems {
+            out.push(Json::Array(vec![element.clone(), subitem.clone()]));
+        }
+    }
+    Ok(from_json_value(&Json::Array(out)))
+}

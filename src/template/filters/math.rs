@@ -1,0 +1,107 @@
+//! Numbers: Jinja2's `sum` (with `attribute` and `start`), Ansible's `pow`, `root`, `log` and
+//! `human_readable`.
+
+use super::*;
+
+fn number(value: &Value, filter: &str) -> Result<f64, Error> {
+    f64::try_from(value.clone()).map_err(|_| {
+        invalid(format!(
+            "{filter}: can only be used on numbers, not {}",
+            value_to_python_str(value).unwrap_or_default()
+        ))
+    })
+}
+
+/// Jinja2's `sum(iterable, attribute=None, start=0)`.
+pub(super) fn sum(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let attribute = kwargs.get::<Option<Value>>("attribute")?;
+    let start = kwargs.get::<Option<Value>>("start")?.unwrap_or(Value::from(0));
+    kwargs.assert_all_used()?;
+    let mut total = start;
+    for item in value.try_iter()? {
+        let item = match &attribute {
+            Some(path) => match path.as_str() {
+                Some(path) => path
+                    .split('.')
+                    .try_fold(item, |v, part| match part.parse::<usize>() {
+                        Ok(index) if v.kind() == ValueKind::Seq => v.get_item(&Value::from(index)),
+                        _ => v.get_attr(part),
+                    })?,
+                None => item.get_item(path)?,
+            },
+            None => item,
+        };
+        total = add_values(&total, &item)?;
+    }
+    Ok(total)
+}
+
+/// `a + b` for numbers, as Python adds them (integers stay integers).
+fn add_values(a: &Value, b: &Value) -> Result<Value, Error> {
+    match (a.as_i64(), b.as_i64()) {
+        (Some(x), Some(y)) if a.is_integer() && b.is_integer() => x
+            .checked_add(y)
+            .map(Value::from)
+            .ok_or_else(|| invalid("sum: integer overflow")),
+        _ => Ok(Value::from(number(a, "sum")? + number(b, "sum")?)),
+    }
+}
+
+/// Ansible's `pow(x)`: `math.pow`, always a float.
+pub(super) fn pow(value: &Value, exponent: &Value) -> Result<f64, Error> {
+    Ok(number(value, "pow")?.powf(number(exponent, "pow")?))
+}
+
+/// Ansible's `root(base=2)`: the square root, or `x ** (1/base)`.
+pub(super) fn root(value: &Value, base: Option<Value>) -> Result<f64, Error> {
+    let x = number(value, "root")?;
+    Ok(match base {
+        None => x.sqrt(),
+        Some(base) if number(&base, "root")? == 2.0 => x.sqrt(),
+        Some(base) => x.powf(1.0 / number(&base, "root")?),
+    })
+}
+
+/// Ansible's `log(base=e)`.
+pub(super) fn log(value: &Value, base: Option<Value>) -> Result<f64, Error> {
+    let x = number(value, "log")?;
+    Ok(match base {
+        None => x.ln(),
+        Some(base) if number(&base, "log")? == 10.0 => x.log10(),
+        Some(base) => x.ln() / number(&base, "log")?.ln(),
+    })
+}
+
+/// Ansible's `human_readable(isbits=False, unit=None)`: `1.00 KB`.
+pub(super) fn human_readable(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
+    let isbits = kwargs.get::<Option<bool>>("isbits")?.unwrap_or(false);
+    let unit = kwargs.get::<Option<String>>("unit")?;
+    kwargs.assert_all_used()?;
+    let size = number(value, "human_readable")?;
+    const RANGES: [(&str, f64); 9] = [
+        ("Y", 1_208_925_819_614_629_174_706_176.0),
+        ("Z", 1_180_591_620_717_411_303_424.0),
+        ("E", 1_152_921_504_606_846_976.0),
+        ("P", 1_125_899_906_842_624.0),
+        ("T", 1_099_511_627_776.0),
+        ("G", 1_073_741_824.0),
+        ("M", 1_048_576.0),
+        ("K", 1024.0),
+        ("B", 1.0),
+    ];
+    let base = if isbits { "bits" } else { "Bytes" };
+    let (suffix, limit) = RANGES
+        .iter()
+        .find(|(suffix, limit)| match &unit {
+            None => size >= *limit,
+            Some(unit) => unit.to_uppercase().starts_with(suffix),
+        })
+        .copied()
+        .unwrap_or(("B", 1.0));
+    let suffix = if limit == 1.0 {
+        base.to_string()
+    } else {
+        format!("{suffix}{}", &base[..1])
+    };
+    Ok(format!("{:.2} {suffix}", size / limit))
+}
