@@ -477,3 +477,37 @@ impl Play {
         out
     }
 }
+
+#[cfg(test)]
+mod loop_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn with_loops_run_their_lookup_on_the_terms() {
+        let items = |kind: LoopKind, value: Json| kind.items(value).unwrap();
+        assert_eq!(
+            items(LoopKind::Items, json!([[1, 2], 3, [[4]]])),
+            vec![json!(1), json!(2), json!(3), json!([4])]
+        );
+        assert_eq!(items(LoopKind::Items, json!("one")), vec![json!("one")]);
+        assert_eq!(
+            items(LoopKind::Flattened, json!([[1, [2, [3]]], "a"])),
+            vec![json!(1), json!(2), json!(3), json!("a")]
+        );
+        assert_eq!(
+            items(
+                LoopKind::Subelements,
+                json!([[{"u": "ann", "k": [1, 2]}, {"u": "bob"}], "k", {"skip_missing": true}])
+            ),
+            vec![json!([{"u": "ann"}, 1]), json!([{"u": "ann"}, 2])]
+        );
+        assert_eq!(
+            items(LoopKind::Dict, json!({"a": 1})),
+            vec![json!({"key": "a", "value": 1})]
+        );
+        assert_eq!(items(LoopKind::Loop, json!([[1], 2])), vec![json!([1]), json!(2)]);
+        let err = LoopKind::Loop.items(json!("text")).unwrap_err();
+        assert_eq!(err.to_string(), "`loop` must give a list, found 'text'");
+    }
+}

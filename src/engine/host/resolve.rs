@@ -190,7 +190,7 @@ impl HostRunner {
             .iter()
             .map(|(k, v)| (k.clone(), v.to_value()))
             .collect();
-        let stack = self.task_stack(base, context, &task_vars);
+        let mut stack = self.task_stack(base, context, &task_vars);
         let origin = self.origin(task);
         // Block and role conditions first; the task's own `when` is evaluated per loop item.
         if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
@@ -215,6 +215,13 @@ impl HostRunner {
         let mut results = Vec::new();
         let looped = task.loop_.is_some();
         for (index, item) in items.into_iter().enumerate() {
+            if index > 0 && task.module.sets_facts {
+                // As in Ansible, a fact set by one item is seen by the next
+                // (`list: "{{ list | default([]) + [item] }}"` accumulates).
+                for (name, value) in &self.host_facts {
+                    stack.set(Layer::Facts, name, value.clone());
+                }
+            }
             let mut item_stack = stack.clone();
             if let Some(item) = &item {
                 item_stack.set(Layer::Magic, &loop_var, item.clone());
