@@ -192,6 +192,7 @@ impl TaskFields {
                 "with_subelements",
                 "with_flattened",
                 "with_community.general.flattened",
+                "with_sequence",
                 "loop_control",
             ]);
         }

@@ -75,6 +75,7 @@ pub(super) const TASK_KEYWORDS: &[&str] = &[
     "with_subelements",
     "with_flattened",
     "with_community.general.flattened",
+    "with_sequence",
     "loop_control",
     "notify",
     "become",
@@ -203,7 +204,7 @@ impl TaskFields {
                 let is_list = matches!(value.data, Data::Seq(_));
                 let ok = match kind {
                     LoopKind::Dict => matches!(value.data, Data::Map(_)) || is_template_node(value),
-                    LoopKind::Items | LoopKind::Fileglob | LoopKind::Flattened => {
+                    LoopKind::Items | LoopKind::Fileglob | LoopKind::Flattened | LoopKind::Sequence => {
                         !matches!(value.data, Data::Map(_))
                     }
                     LoopKind::Loop | LoopKind::List | LoopKind::Subelements => {

@@ -293,6 +293,8 @@ pub enum LoopKind {
     Subelements,
     /// `with_flattened:` / `with_community.general.flattened:` lists flattened at every depth.
     Flattened,
+    /// `with_sequence: start=1 end=5 format=web%02d`: numbers as formatted strings.
+    Sequence,
 }
 
 impl LoopKind {
@@ -306,6 +308,7 @@ impl LoopKind {
         ("with_subelements", LoopKind::Subelements),
         ("with_flattened", LoopKind::Flattened),
         ("with_community.general.flattened", LoopKind::Flattened),
+        ("with_sequence", LoopKind::Sequence),
     ];
 
     /// The items a loop of this kind iterates over, from its templated value. A `with_<name>`
@@ -333,6 +336,7 @@ impl LoopKind {
             LoopKind::Items => "items",
             LoopKind::Subelements => "subelements",
             LoopKind::Flattened => "flattened",
+            LoopKind::Sequence => "sequence",
         };
         crate::template::run_data_lookup(lookup, &terms)
     }

@@ -20,6 +20,7 @@ const NAMES: &[&str] = &[
     "indexed_items",
     "together",
     "nested",
+    "sequence",
 ];
 
 /// Whether `name` is one of the lookups of this module (short or `ansible.builtin.` name).
@@ -87,6 +88,16 @@ pub fn run_data_lookup(name: &str, terms: &[Json]) -> Result<Vec<Json>> {
             rows.into_iter()
                 .map(|row| Json::Array(flatten_once(&row)))
                 .collect()
+        }
+        "sequence" => {
+            let mut out = Vec::new();
+            for term in terms {
+                let Json::String(term) = term else {
+                    bail!("with_sequence takes strings, not {}", json_to_python_str(term));
+                };
+                out.extend(sequence(term)?.into_iter().map(Json::String));
+            }
+            out
         }
         other => bail!("`{other}` is not a data lookup"),
     })
@@ -217,6 +228,125 @@ fn take_sublist(
             json_to_python_str(&Json::Object(current.clone()))
         ),
     }
+}
+
+/// The `sequence` lookup (`with_sequence`) of one term: `start=1 end=10 stride=2 format=%02d`
+/// (or `count=` instead of `end=`), or the shortcut `[start-]end[/stride][:format]`.
+fn sequence(term: &str) -> Result<Vec<String>> {
+    let number = |text: &str| -> Result<i64> {
+        let text = text.trim();
+        let parsed = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            i64::from_str_radix(hex, 16)
+        } else {
+            text.parse()
+        };
+        parsed.map_err(|_| anyhow::anyhow!("with_sequence: {text:?} is not an integer"))
+    };
+    let (mut start, mut end, mut count, mut stride, mut format) = (1i64, None, None, 1i64, "%d".to_string());
+    if term.contains('=') {
+        for pair in term.split_whitespace() {
+            let Some((key, value)) = pair.split_once('=') else {
+                bail!("unrecognized arguments to with_sequence: {pair:?}");
+            };
+            match key {
+                "start" => start = number(value)?,
+                "end" => end = Some(number(value)?),
+                "count" => count = Some(number(value)?),
+                "stride" => stride = number(value)?,
+                "format" => format = value.to_string(),
+                other => bail!("unrecognized arguments to with_sequence: ['{other}']"),
+            }
+        }
+    } else {
+        let (range, shortcut_format) = match term.split_once(':') {
+            Some((range, format)) => (range, Some(format)),
+            None => (term, None),
+        };
+        let (range, shortcut_stride) = match range.split_once('/') {
+            Some((range, stride)) => (range, Some(stride)),
+            None => (range, None),
+        };
+        match range.split_once('-') {
+            Some((first, last)) => {
+                start = number(first)?;
+                end = Some(number(last)?);
+            }
+            None => end = Some(number(range)?),
+        }
+        if let Some(value) = shortcut_stride {
+            stride = number(value)?;
+        }
+        if let Some(value) = shortcut_format {
+            format = value.to_string();
+        }
+    }
+    let end = match (end, count) {
+        (None, None) => bail!("must specify count or end in with_sequence"),
+        (Some(_), Some(_)) => bail!("can't specify both count and end in with_sequence"),
+        (None, Some(0)) => return Ok(Vec::new()),
+        (None, Some(count)) => start + count * stride - 1,
+        (Some(end), None) => end,
+    };
+    if stride > 0 && end < start {
+        bail!("to count backwards make stride negative");
+    }
+    if stride < 0 && end > start {
+        bail!("to count forward don't make stride negative");
+    }
+    if stride == 0 {
+        return Ok(Vec::new());
+    }
+    if format.matches('%').count() != 1 {
+        bail!("bad formatting string: {format}");
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+        out.push(percent_format(&format, i)?);
+        i += stride;
+    }
+    Ok(out)
+}
+
+/// Python's `format % number` for a format with one conversion (`%d`, `%03d`, `%x`, `%-4s`).
+fn percent_format(format: &str, number: i64) -> Result<String> {
+    let at = format.find('%').expect("one % checked");
+    let spec = &format[at + 1..];
+    let flags_end = spec.find(|c: char| !"-+ 0#".contains(c)).unwrap_or(spec.len());
+    let flags = &spec[..flags_end];
+    let width_end = flags_end + spec[flags_end..].find(|c: char| !c.is_ascii_digit()).unwrap_or(spec.len() - flags_end);
+    let width: usize = spec[flags_end..width_end].parse().unwrap_or(0);
+    let Some(conversion) = spec[width_end..].chars().next() else {
+        bail!("problem formatting {number} with {format:?}");
+    };
+    let magnitude = number.unsigned_abs();
+    let digits = match conversion {
+        'd' | 'i' | 'u' | 's' | 'r' => magnitude.to_string(),
+        'x' => format!("{magnitude:x}"),
+        'X' => format!("{magnitude:X}"),
+        'o' => format!("{magnitude:o}"),
+        _ => bail!("problem formatting {number} with {format:?}"),
+    };
+    let sign = if number < 0 {
+        "-"
+    } else if flags.contains('+') {
+        "+"
+    } else if flags.contains(' ') {
+        " "
+    } else {
+        ""
+    };
+    let body_length = sign.len() + digits.len();
+    let padding = width.saturating_sub(body_length);
+    let field = if flags.contains('-') {
+        format!("{sign}{digits}{}", " ".repeat(padding))
+    } else if flags.contains('0') && !matches!(conversion, 's' | 'r') {
+        format!("{sign}{}{digits}", "0".repeat(padding))
+    } else {
+        format!("{}{sign}{digits}", " ".repeat(padding))
+    };
+    let rest = &spec[width_end + conversion.len_utf8()..];
+    Ok(format!("{}{field}{rest}", &format[..at]))
 }
 
 /// Ansible's `boolean(value, strict=False)`.

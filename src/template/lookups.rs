@@ -10,7 +10,7 @@ use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
 const SUPPORTED: &str = "community.general.flattened, dict, env, file, flattened, indexed_items, items, \
-                         list, nested, subelements, template, together, varnames, vars";
+                         list, nested, sequence, subelements, template, together, varnames, vars";
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_function(
