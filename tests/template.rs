@@ -960,6 +960,26 @@ fn batch_project(dir: &Path) {
 
 /// Every case rendered by Ansible's templar (one Python process for the whole batch) and by
 /// ours: the same value, or an error on both sides.
+///
+/// What the oracle showed about Ansible 2.19, which `deploy` now does the same way:
+///
+/// - Backslashes in string literals depend on where the template comes from. In a string of
+///   YAML (task parameter, variable), literals inside `{{ }}` keep their backslashes exactly
+///   as the string holds them once YAML has read it: `'\1'` is backslash-one. So a
+///   double-quoted YAML string `"{{ s | regex_replace('(a)', '\\1x') }}"` (YAML makes `\\`
+///   one backslash) replaces with group 1, while the same `'\\1x'` in a plain, single-quoted
+///   or block (`|`) scalar keeps both backslashes and gives a literal `\1x` (there `'\1x'` is
+///   what gives group 1). Literals in `{% %}` statements, in conditions (`when:`) and
+///   everywhere in template files are decoded as Python decodes string literals (`'\1'` is
+///   the character U+0001, `'\\1'` is backslash-one, `'\/'` stays `\/`, `'\a'` is a bell).
+/// - A template whose whole output is one printed value gives that value typed (a loop that
+///   prints one number gives the number, `{% if false %}..{% endif %}` gives `None`); a text
+///   result gets back as many final newlines as the template ended with.
+/// - `#jinja2:` headers apply to template files and to YAML strings alike.
+/// - `{% break %}` and `{% continue %}` are syntax errors (no loop-controls extension).
+///
+/// Known differences are in [`KNOWN_DIFFERENCES`] (the template engine's strict undefined
+/// does not chain: `nope.deeper | default(..)` is an error where Ansible gives the default).
 #[test]
 fn templates_render_like_ansibles_templar() {
     let python = common::oracle("python3");

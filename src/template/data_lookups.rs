@@ -314,7 +314,10 @@ fn percent_format(format: &str, number: i64) -> Result<String> {
     let spec = &format[at + 1..];
     let flags_end = spec.find(|c: char| !"-+ 0#".contains(c)).unwrap_or(spec.len());
     let flags = &spec[..flags_end];
-    let width_end = flags_end + spec[flags_end..].find(|c: char| !c.is_ascii_digit()).unwrap_or(spec.len() - flags_end);
+    let width_end = flags_end
+        + spec[flags_end..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(spec.len() - flags_end);
     let width: usize = spec[flags_end..width_end].parse().unwrap_or(0);
     let Some(conversion) = spec[width_end..].chars().next() else {
         bail!("problem formatting {number} with {format:?}");
