@@ -183,12 +183,29 @@ pub(crate) fn json_type_name(value: &Json) -> &'static str {
 
 /// `json.dumps(value, indent=.., sort_keys=..)` as Python writes it (ASCII-escaped).
 pub fn python_json(value: &Json, indent: Option<usize>, sort_keys: bool) -> String {
+    python_json_text(value, indent, sort_keys, true)
+}
+
+/// [`python_json`] with `ensure_ascii=` (false writes non-ASCII characters as they are).
+pub fn python_json_text(value: &Json, indent: Option<usize>, sort_keys: bool, ensure_ascii: bool) -> String {
     let mut out = String::new();
-    write_json(&mut out, value, indent, sort_keys, 0);
+    let options = JsonOptions {
+        indent,
+        sort_keys,
+        ensure_ascii,
+    };
+    write_json(&mut out, value, &options, 0);
     out
 }
 
-fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: bool, depth: usize) {
+struct JsonOptions {
+    indent: Option<usize>,
+    sort_keys: bool,
+    ensure_ascii: bool,
+}
+
+fn write_json(out: &mut String, value: &Json, options: &JsonOptions, depth: usize) {
+    let (indent, sort_keys) = (options.indent, options.sort_keys);
     let newline = |out: &mut String, depth: usize| {
         if let Some(width) = indent {
             out.push('\n');
@@ -209,7 +226,7 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
             });
         }
         Json::Number(n) => out.push_str(&n.to_string()),
-        Json::String(s) => write_json_string(out, s),
+        Json::String(s) => write_json_string(out, s, options.ensure_ascii),
         Json::Array(items) if items.is_empty() => out.push_str("[]"),
         Json::Array(items) => {
             out.push('[');
@@ -218,7 +235,7 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
                     out.push_str(item_separator);
                 }
                 newline(out, depth + 1);
-                write_json(out, item, indent, sort_keys, depth + 1);
+                write_json(out, item, options, depth + 1);
             }
             newline(out, depth);
             out.push(']');
@@ -235,9 +252,9 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
                     out.push_str(item_separator);
                 }
                 newline(out, depth + 1);
-                write_json_string(out, key);
+                write_json_string(out, key, options.ensure_ascii);
                 out.push_str(": ");
-                write_json(out, item, indent, sort_keys, depth + 1);
+                write_json(out, item, options, depth + 1);
             }
             newline(out, depth);
             out.push('}');
@@ -245,7 +262,7 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
     }
 }
 
-fn write_json_string(out: &mut String, s: &str) {
+fn write_json_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -256,7 +273,7 @@ fn write_json_string(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c if (c as u32) < 0x20 || ((c as u32) > 0x7e && ensure_ascii) => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");

@@ -6,23 +6,36 @@ use super::*;
 pub(super) fn to_json(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?;
     let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
+    let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
     kwargs.assert_all_used()?;
-    Ok(python_json(&json_of(value)?, indent, sort_keys))
+    Ok(python_json_text(
+        &json_of(value)?,
+        indent,
+        sort_keys,
+        ensure_ascii,
+    ))
 }
 
 pub(super) fn to_nice_json(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?.or(indent).unwrap_or(4);
     let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
+    let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
     kwargs.assert_all_used()?;
-    Ok(python_json(&json_of(value)?, Some(indent), sort_keys))
+    Ok(python_json_text(
+        &json_of(value)?,
+        Some(indent),
+        sort_keys,
+        ensure_ascii,
+    ))
 }
 
 pub(super) fn yaml_kwargs(
     kwargs: &Kwargs,
     default_indent: usize,
     default_block: bool,
-) -> Result<(usize, YamlStyle), Error> {
+) -> Result<(usize, YamlStyle, bool), Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(default_indent);
+    let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
     let block = match kwargs.get::<Option<Value>>("default_flow_style")? {
         None => default_block,
         Some(v) if v.is_none() => false,
@@ -30,17 +43,21 @@ pub(super) fn yaml_kwargs(
         Some(_) => return Err(invalid("default_flow_style=True is not supported")),
     };
     kwargs.assert_all_used()?;
-    Ok((indent, if block { YamlStyle::Block } else { YamlStyle::Auto }))
+    Ok((
+        indent,
+        if block { YamlStyle::Block } else { YamlStyle::Auto },
+        sort_keys,
+    ))
 }
 
 pub(super) fn to_yaml_filter(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
-    let (indent, style) = yaml_kwargs(&kwargs, 2, false)?;
-    Ok(to_yaml(&json_of(value)?, style, indent))
+    let (indent, style, sort_keys) = yaml_kwargs(&kwargs, 2, false)?;
+    Ok(to_yaml(&json_of(value)?, style, indent, sort_keys))
 }
 
 pub(super) fn to_nice_yaml(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
-    let (kw_indent, style) = yaml_kwargs(&kwargs, indent.unwrap_or(4), true)?;
-    Ok(to_yaml(&json_of(value)?, style, kw_indent))
+    let (kw_indent, style, sort_keys) = yaml_kwargs(&kwargs, indent.unwrap_or(4), true)?;
+    Ok(to_yaml(&json_of(value)?, style, kw_indent, sort_keys))
 }
 
 pub(super) fn from_json(value: &Value) -> Result<Value, Error> {
@@ -350,4 +367,29 @@ pub(super) fn subelements(value: &Value, path: Value, kwargs: Kwargs) -> Result<
         }
     }
     Ok(from_json_value(&Json::Array(out)))
+}
+
+/// Ansible's `zip_longest(*others, fillvalue=None)`: `itertools.zip_longest`.
+pub(super) fn zip_longest(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let fill = kwargs
+        .get::<Option<Value>>("fillvalue")?
+        .unwrap_or(Value::from(()));
+    kwargs.assert_all_used()?;
+    let lists: Vec<Vec<Value>> = std::iter::once(value)
+        .chain(others.iter())
+        .map(items_of)
+        .collect::<Result<_, _>>()?;
+    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+    Ok(Value::from(
+        (0..longest)
+            .map(|i| {
+                Value::from(
+                    lists
+                        .iter()
+                        .map(|list| list.get(i).cloned().unwrap_or_else(|| fill.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>(),
+    ))
 }

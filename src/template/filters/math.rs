@@ -105,3 +105,47 @@ pub(super) fn human_readable(value: &Value, kwargs: Kwargs) -> Result<String, Er
     };
     Ok(format!("{:.2} {suffix}", size / limit))
 }
+
+/// Jinja2's `min`/`max(case_sensitive=False, attribute=None)`: the first smallest (largest)
+/// item, strings compared without case unless asked.
+fn extreme(value: &Value, kwargs: Kwargs, largest: bool) -> Result<Value, Error> {
+    let case_sensitive = kwargs.get::<Option<bool>>("case_sensitive")?.unwrap_or(false);
+    let attribute = kwargs.get::<Option<String>>("attribute")?;
+    kwargs.assert_all_used()?;
+    let key = |item: &Value| -> Result<Value, Error> {
+        let item = match &attribute {
+            Some(path) => path
+                .split('.')
+                .try_fold(item.clone(), |v, part| match part.parse::<usize>() {
+                    Ok(index) if v.kind() == ValueKind::Seq => v.get_item(&Value::from(index)),
+                    _ => v.get_attr(part),
+                })?,
+            None => item.clone(),
+        };
+        Ok(match item.as_str() {
+            Some(text) if !case_sensitive => Value::from(text.to_lowercase()),
+            _ => item,
+        })
+    };
+    let mut best: Option<(Value, Value)> = None;
+    for item in value.try_iter()? {
+        let item_key = key(&item)?;
+        let better = match &best {
+            None => true,
+            Some((best_key, _)) if largest => item_key > *best_key,
+            Some((best_key, _)) => item_key < *best_key,
+        };
+        if better {
+            best = Some((item_key, item));
+        }
+    }
+    Ok(best.map_or(Value::UNDEFINED, |(_, item)| item))
+}
+
+pub(super) fn min(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    extreme(value, kwargs, false)
+}
+
+pub(super) fn max(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    extreme(value, kwargs, true)
+}

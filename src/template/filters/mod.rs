@@ -26,7 +26,7 @@ use crate::digest::hex;
 use crate::python_regex::{Flags, TextRegex};
 
 use self::{crypto::*, data::*, math::*, patterns::*, random::*, text::*};
-use super::python::{json_to_python_str, python_json, python_repr, value_to_json, value_to_python_str};
+use super::python::{json_to_python_str, python_json_text, python_repr, value_to_json, value_to_python_str};
 use super::yaml_dump::{to_yaml, YamlStyle};
 
 const BUILTINS: &[&str] = &[
@@ -130,6 +130,9 @@ const OWN: &[(&str, Register)] = &[
     ("to_uuid", filter!(to_uuid)),
     ("type_debug", filter!(type_debug)),
     ("sum", filter!(sum)),
+    ("min", filter!(min)),
+    ("max", filter!(max)),
+    ("zip_longest", filter!(zip_longest)),
     ("pow", filter!(pow)),
     ("root", filter!(root)),
     ("log", filter!(log)),
