@@ -223,7 +223,7 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
                 let close = tail.find('}').ok_or_else(|| {
                     Error::new(ErrorKind::InvalidOperation, "format: single '{' encountered")
                 })?;
-                let field = &tail[1..close];
+                let (field, spec) = tail[1..close].split_once(':').unwrap_or((&tail[1..close], ""));
                 let index = if field.is_empty() {
                     next += 1;
                     next - 1
@@ -241,13 +241,90 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
                         format!("format: no argument {index}"),
                     )
                 })?;
-                out.push_str(&super::python::value_to_python_str(value)?);
+                out.push_str(&format_spec(value, spec)?);
                 rest = &tail[close + 1..];
             }
             out.push_str(rest);
             Value::from(out)
         }
         _ => return Err(Error::from(ErrorKind::UnknownMethod)),
+    })
+}
+
+/// Python's `format(value, spec)` for the common specs: `[[fill]align][0][width][.precision]
+/// [type]` with types `s`, `d`, `f`, `x`, `o`, `b` (or none).
+fn format_spec(value: &Value, spec: &str) -> Result<String, Error> {
+    let unsupported = || Error::new(ErrorKind::InvalidOperation, format!("format: unsupported spec {spec:?}"));
+    let chars: Vec<char> = spec.chars().collect();
+    let mut i = 0;
+    let is_align = |c: char| matches!(c, '<' | '>' | '^' | '=');
+    let (mut fill, mut align) = (' ', None);
+    if chars.len() >= 2 && is_align(chars[1]) {
+        fill = chars[0];
+        align = Some(chars[1]);
+        i = 2;
+    } else if chars.first().copied().is_some_and(is_align) {
+        align = Some(chars[0]);
+        i = 1;
+    }
+    if chars.get(i) == Some(&'0') {
+        if align.is_none() {
+            fill = '0';
+            align = Some('=');
+        }
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while chars.get(*i).is_some_and(char::is_ascii_digit) {
+            *i += 1;
+        }
+        chars[start..*i].iter().collect::<String>().parse::<usize>().ok()
+    };
+    let width = digits(&mut i).unwrap_or(0);
+    let precision = if chars.get(i) == Some(&'.') {
+        i += 1;
+        Some(digits(&mut i).ok_or_else(unsupported)?)
+    } else {
+        None
+    };
+    let kind = chars.get(i).copied();
+    if i + usize::from(kind.is_some()) != chars.len() {
+        return Err(unsupported());
+    }
+    let number = value.kind() == ValueKind::Number;
+    let text = match kind {
+        None | Some('s') if !number || kind == Some('s') => {
+            let text = super::python::value_to_python_str(value)?;
+            match precision {
+                Some(p) => text.chars().take(p).collect(),
+                None => text,
+            }
+        }
+        None if precision.is_none() => super::python::value_to_python_str(value)?,
+        None | Some('f') | Some('F') => format!("{:.*}", precision.unwrap_or(6), f64::try_from(value.clone())?),
+        Some('d') => value.as_i64().ok_or_else(unsupported)?.to_string(),
+        Some('x') => format!("{:x}", value.as_i64().ok_or_else(unsupported)?),
+        Some('X') => format!("{:X}", value.as_i64().ok_or_else(unsupported)?),
+        Some('o') => format!("{:o}", value.as_i64().ok_or_else(unsupported)?),
+        Some('b') => format!("{:b}", value.as_i64().ok_or_else(unsupported)?),
+        _ => return Err(unsupported()),
+    };
+    let length = text.chars().count();
+    if length >= width {
+        return Ok(text);
+    }
+    let pad = width - length;
+    let fill_of = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
+    // Numbers align right by default, text left.
+    Ok(match align.unwrap_or(if number { '>' } else { '<' }) {
+        '<' => format!("{text}{}", fill_of(pad)),
+        '^' => format!("{}{text}{}", fill_of(pad / 2), fill_of(pad - pad / 2)),
+        '=' => match text.strip_prefix('-') {
+            Some(digits) => format!("-{}{digits}", fill_of(pad)),
+            None => format!("{}{text}", fill_of(pad)),
+        },
+        _ => format!("{}{text}", fill_of(pad)),
     })
 }
 
