@@ -32,6 +32,42 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_global("omit", Value::from(crate::vars::OMIT_PLACEHOLDER));
+    env.add_function("dict", dict);
+}
+
+/// Python's `dict(mapping_or_pairs, **kwargs)`, which Jinja2 exposes as is (minijinja's
+/// takes only keyword arguments).
+fn dict(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let mut pairs: Vec<(Value, Value)> = Vec::new();
+    let mut insert = |key: Value, value: Value| match pairs.iter_mut().find(|(k, _)| *k == key) {
+        Some(pair) => pair.1 = value,
+        None => pairs.push((key, value)),
+    };
+    match args.as_slice() {
+        [] => {}
+        [source] if source.kind() == minijinja::value::ValueKind::Map => {
+            for key in source.try_iter()? {
+                let value = source.get_item(&key)?;
+                insert(key, value);
+            }
+        }
+        [source] => {
+            for pair in source.try_iter()? {
+                let mut items = pair.try_iter()?;
+                match (items.next(), items.next(), items.next()) {
+                    (Some(key), Some(value), None) => insert(key, value),
+                    _ => return Err(invalid("dict(): each item must be a pair")),
+                }
+            }
+        }
+        _ => return Err(invalid("dict() takes at most one positional argument")),
+    }
+    for name in kwargs.args() {
+        let value = kwargs.get::<Value>(name)?;
+        insert(Value::from(name), value);
+    }
+    kwargs.assert_all_used()?;
+    Ok(Value::from_iter(pairs))
 }
 
 fn invalid(message: impl Into<String>) -> Error {

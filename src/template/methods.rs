@@ -254,7 +254,12 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
 /// Python's `format(value, spec)` for the common specs: `[[fill]align][0][width][.precision]
 /// [type]` with types `s`, `d`, `f`, `x`, `o`, `b` (or none).
 fn format_spec(value: &Value, spec: &str) -> Result<String, Error> {
-    let unsupported = || Error::new(ErrorKind::InvalidOperation, format!("format: unsupported spec {spec:?}"));
+    let unsupported = || {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("format: unsupported spec {spec:?}"),
+        )
+    };
     let chars: Vec<char> = spec.chars().collect();
     let mut i = 0;
     let is_align = |c: char| matches!(c, '<' | '>' | '^' | '=');
@@ -302,7 +307,9 @@ fn format_spec(value: &Value, spec: &str) -> Result<String, Error> {
             }
         }
         None if precision.is_none() => super::python::value_to_python_str(value)?,
-        None | Some('f') | Some('F') => format!("{:.*}", precision.unwrap_or(6), f64::try_from(value.clone())?),
+        None | Some('f') | Some('F') => {
+            format!("{:.*}", precision.unwrap_or(6), f64::try_from(value.clone())?)
+        }
         Some('d') => value.as_i64().ok_or_else(unsupported)?.to_string(),
         Some('x') => format!("{:x}", value.as_i64().ok_or_else(unsupported)?),
         Some('X') => format!("{:X}", value.as_i64().ok_or_else(unsupported)?),

@@ -197,27 +197,30 @@ pub(super) fn dict2items(value: &Value, kwargs: Kwargs) -> Result<Value, Error> 
 }
 
 pub(super) fn items2dict(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    // The names may be list indexes (`items2dict(key_name=0, value_name=1)` over pairs).
     let key_name = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or_else(|| "key".to_string());
+        .get::<Option<Value>>("key_name")?
+        .unwrap_or(Value::from("key"));
     let value_name = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or_else(|| "value".to_string());
+        .get::<Option<Value>>("value_name")?
+        .unwrap_or(Value::from("value"));
     kwargs.assert_all_used()?;
-    let Json::Array(items) = json_of(value)? else {
+    if value.kind() != ValueKind::Seq {
         return Err(invalid(format!(
             "items2dict requires a list, got {} instead",
             value.kind()
         )));
-    };
+    }
     let mut out = serde_json::Map::new();
-    for item in items {
-        let (Some(key), Some(v)) = (item.get(&key_name), item.get(&value_name)) else {
+    for item in value.try_iter()? {
+        let key = item.get_item(&key_name).unwrap_or(Value::UNDEFINED);
+        let v = item.get_item(&value_name).unwrap_or(Value::UNDEFINED);
+        if key.is_undefined() || v.is_undefined() {
             return Err(invalid(format!(
                 "items2dict requires each dictionary in the list to contain the keys '{key_name}' and '{value_name}'"
             )));
-        };
-        out.insert(json_to_python_str(key), v.clone());
+        }
+        out.insert(json_to_python_str(&json_of(&key)?), json_of(&v)?);
     }
     Ok(from_json_value(&Json::Object(out)))
 }

@@ -149,3 +149,82 @@ pub(super) fn min(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
 pub(super) fn max(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     extreme(value, kwargs, true)
 }
+
+/// The multiplier of each unit letter, from bytes up.
+const UNITS: [(char, u32, &str, &str); 9] = [
+    ('B', 0, "byte", "bit"),
+    ('K', 10, "kilobyte", "kilobit"),
+    ('M', 20, "megabyte", "megabit"),
+    ('G', 30, "gigabyte", "gigabit"),
+    ('T', 40, "terabyte", "terabit"),
+    ('P', 50, "petabyte", "petabit"),
+    ('E', 60, "exabyte", "exabit"),
+    ('Z', 70, "zetabyte", "zetabit"),
+    ('Y', 80, "yottabyte", "yottabit"),
+];
+
+/// Ansible's `human_to_bytes(default_unit=None, isbits=False)`: `'1.5K'` is 1536; `KB`
+/// (or `Kb` with `isbits`) and unit names are accepted, other two-letter units refused.
+pub(super) fn human_to_bytes(
+    value: &Value,
+    default_unit: Option<String>,
+    kwargs: Kwargs,
+) -> Result<i64, Error> {
+    let default_unit = kwargs.get::<Option<String>>("default_unit")?.or(default_unit);
+    let isbits = kwargs.get::<Option<bool>>("isbits")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let text = value_to_python_str(value)?;
+    let refused = || invalid("human_to_bytes() can't interpret the input");
+    let trimmed = text.trim_end();
+    let number_end = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(number_end);
+    let unit = unit.trim_start();
+    let valid_number = number.matches('.').count() <= 1 && !number.ends_with('.') && !number.is_empty();
+    if !valid_number || !unit.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(refused());
+    }
+    let number: f64 = number.parse().map_err(|_| refused())?;
+    let unit = if unit.is_empty() {
+        default_unit
+    } else {
+        Some(unit.to_string())
+    };
+    let Some(unit) = unit else {
+        return Ok(number.round_ties_even() as i64);
+    };
+    let first = unit.chars().next().ok_or_else(refused)?.to_ascii_uppercase();
+    let (letter, shift, byte_name, bit_name) = *UNITS.iter().find(|u| u.0 == first).ok_or_else(refused)?;
+    if unit.chars().count() > 1 {
+        let (name, short) = if isbits {
+            (
+                bit_name,
+                format!(
+                    "{}b",
+                    if letter == 'B' {
+                        String::new()
+                    } else {
+                        letter.to_string()
+                    }
+                ),
+            )
+        } else {
+            (
+                byte_name,
+                format!(
+                    "{}B",
+                    if letter == 'B' {
+                        String::new()
+                    } else {
+                        letter.to_string()
+                    }
+                ),
+            )
+        };
+        if unit.to_lowercase() != name && unit != short {
+            return Err(refused());
+        }
+    }
+    Ok((number * 2f64.powi(shift as i32)).round_ties_even() as i64)
+}

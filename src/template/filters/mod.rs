@@ -137,6 +137,8 @@ const OWN: &[(&str, Register)] = &[
     ("root", filter!(root)),
     ("log", filter!(log)),
     ("human_readable", filter!(human_readable)),
+    ("human_to_bytes", filter!(human_to_bytes)),
+    ("urlsplit", filter!(urlsplit)),
     ("replace", filter!(replace)),
     ("truncate", filter!(truncate)),
     ("wordcount", filter!(wordcount)),

@@ -439,3 +439,81 @@ pub(super) fn expanduser(value: String) -> String {
         _ => value,
     }
 }
+
+/// Ansible's `urlsplit(query='')`: Python's `urllib.parse.urlsplit` as a dictionary, or one of
+/// its parts.
+pub(super) fn urlsplit(value: String, query: Option<String>) -> Result<Value, Error> {
+    let mut rest = value.as_str();
+    let mut scheme = "";
+    if let Some(colon) = rest.find(':') {
+        let candidate = &rest[..colon];
+        let valid = candidate.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && candidate
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        if valid {
+            scheme = candidate;
+            rest = &rest[colon + 1..];
+        }
+    }
+    let mut netloc = "";
+    if let Some(after) = rest.strip_prefix("//") {
+        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        netloc = &after[..end];
+        rest = &after[end..];
+    }
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (path, query_part) = rest.split_once('?').unwrap_or((rest, ""));
+    let (userinfo, host_port) = match netloc.rsplit_once('@') {
+        Some((userinfo, host)) => (Some(userinfo), host),
+        None => (None, netloc),
+    };
+    let (username, password) = match userinfo {
+        Some(info) => match info.split_once(':') {
+            Some((user, password)) => (Value::from(user), Value::from(password)),
+            None => (Value::from(info), Value::from(())),
+        },
+        None => (Value::from(()), Value::from(())),
+    };
+    let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').unwrap_or((bracketed, ""));
+        (host, after.strip_prefix(':'))
+    } else {
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    let hostname = if host.is_empty() {
+        Value::from(())
+    } else {
+        Value::from(host.to_lowercase())
+    };
+    let port = match port.filter(|p| !p.is_empty()) {
+        Some(port) => Value::from(port.parse::<u16>().map_err(|_| {
+            invalid(format!(
+                "urlsplit: port could not be cast to integer value as '{port}'"
+            ))
+        })?),
+        None => Value::from(()),
+    };
+    let parts: Vec<(&str, Value)> = vec![
+        ("fragment", Value::from(fragment)),
+        ("hostname", hostname),
+        ("netloc", Value::from(netloc)),
+        ("password", password),
+        ("path", Value::from(path)),
+        ("port", port),
+        ("query", Value::from(query_part)),
+        ("scheme", Value::from(scheme.to_lowercase())),
+        ("username", username),
+    ];
+    match query.filter(|q| !q.is_empty()) {
+        None => Ok(Value::from_iter(parts)),
+        Some(query) => parts
+            .into_iter()
+            .find(|(name, _)| *name == query)
+            .map(|(_, part)| part)
+            .ok_or_else(|| invalid(format!("urlsplit: unknown URL component: {query}"))),
+    }
+}
