@@ -177,6 +177,13 @@ impl Templar {
         vars: &VarStack,
         options: &FileOptions,
     ) -> Result<String> {
+        if let Err(fault) = source::check(text, options) {
+            let before = &text[..fault.offset.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let pos = Pos::new(&Arc::new(Path::new(name).to_path_buf()), line, col);
+            return Err(located(&pos, format!("template syntax error: {}", fault.message)));
+        }
         let scope = Scope::new(vars.clone(), Arc::clone(&self.env));
         let ctx = Value::from_dyn_object(Arc::clone(&scope));
         let rendered = render_file_text(&self.env, name, text, &ctx, options);
@@ -215,8 +222,12 @@ impl Templar {
                 let expr = single_expression(&self.env, expr).unwrap_or(expr);
                 // A condition is an expression: its literals are decoded as Jinja2 decodes
                 // them, backslashes included (Ansible escapes nothing there).
-                let prepared = source::prepare_expression(expr)
-                    .map_err(|err| located(&origin.pos, format!("{err:#} in `{expr}`{}", origin.suffix())))?;
+                let prepared = source::prepare_expression(expr).map_err(|fault| {
+                    located(
+                        &origin.pos,
+                        format!("{} in `{expr}`{}", fault.message, origin.suffix()),
+                    )
+                })?;
                 let scope = Scope::new(vars.clone(), Arc::clone(&self.env));
                 let ctx = Value::from_dyn_object(Arc::clone(&scope));
                 let env: &Environment<'_> = &self.env;
@@ -504,8 +515,7 @@ fn overlay<'e>(env: &Environment<'e>, options: &FileOptions) -> Result<Environme
 
 /// [`source::prepare`] with its error as a template syntax error.
 fn prepare(text: &str, options: &FileOptions, origin: source::Origin) -> Result<String, Error> {
-    source::prepare(text, options, origin)
-        .map_err(|err| Error::new(ErrorKind::SyntaxError, format!("{err:#}")))
+    source::prepare(text, options, origin).map_err(|fault| Error::new(ErrorKind::SyntaxError, fault.message))
 }
 
 /// Ansible's rule for the end of a rendered string: as many newlines as the template ended
@@ -614,6 +624,7 @@ fn explain(err: &Error, source: &str, scope: &Scope) -> Explanation {
                 Some(line) if source.contains('\n') => {
                     format!("template syntax error: {detail} (line {line} of the template)")
                 }
+                _ if source.contains('\n') => format!("template syntax error: {detail}"),
                 _ => format!("template syntax error: {detail} in `{source}`"),
             };
             Explanation { text, hint: None }

@@ -142,6 +142,27 @@ fn python_string_literal(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// A string literal Jinja2 refuses to decode (`'\x4'`), and where it starts (a byte offset).
+#[derive(Debug)]
+pub(crate) struct BadLiteral {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Checks a template file's header and string literals, giving the byte offset of a fault
+/// (minijinja never sees them, so it cannot locate these errors itself).
+pub(crate) fn check(text: &str, options: &FileOptions) -> Result<(), BadLiteral> {
+    let (body, options) = split_header(text, options).map_err(|err| BadLiteral {
+        offset: 0,
+        message: format!("{err:#}"),
+    })?;
+    prepare(body, &options, Origin::File).map_err(|fault| BadLiteral {
+        offset: fault.offset + (text.len() - body.len()),
+        message: fault.message,
+    })?;
+    Ok(())
+}
+
 /// Where a template's text comes from, which decides how its string literals are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {
@@ -283,7 +304,7 @@ fn push_normalized(out: &mut String, text: &str, newline: &str) {
 /// gives them (see the module documentation), and the text between tags has its newlines
 /// turned into `options.newline_sequence`. Tags, comments and `{% raw %}` blocks keep their
 /// places, so that errors point to the same lines.
-pub(crate) fn prepare(text: &str, options: &FileOptions, origin: Origin) -> Result<String> {
+pub(crate) fn prepare(text: &str, options: &FileOptions, origin: Origin) -> Result<String, BadLiteral> {
     if !text.contains('\'') && !text.contains('"') && options.newline_sequence == "\n" && !text.contains('\r')
     {
         return Ok(text.to_string());
@@ -337,13 +358,18 @@ pub(crate) fn prepare(text: &str, options: &FileOptions, origin: Origin) -> Resu
         };
         out.push_str(start);
         rest = &rest[start.len()..];
-        let consumed = prepare_tag(rest, end_marker, keep, newline, &mut out)?;
+        let offset = text.len() - rest.len();
+        let consumed =
+            prepare_tag(rest, end_marker, keep, newline, &mut out).map_err(|fault| BadLiteral {
+                offset: offset + fault.offset,
+                message: fault.message,
+            })?;
         rest = &rest[consumed..];
     }
 }
 
 /// Rewrites the literals of a bare expression (a condition), decoded as Python decodes them.
-pub(crate) fn prepare_expression(expr: &str) -> Result<String> {
+pub(crate) fn prepare_expression(expr: &str) -> Result<String, BadLiteral> {
     if !expr.contains('\'') && !expr.contains('"') {
         return Ok(expr.to_string());
     }
@@ -355,7 +381,13 @@ pub(crate) fn prepare_expression(expr: &str) -> Result<String> {
 /// Copies the inside of a tag up to and including its `end` marker (found only where
 /// brackets balance, as Jinja2's lexer does), rewriting string literals. `keep` keeps their
 /// backslashes as written. Returns the number of bytes of `text` consumed.
-fn prepare_tag(text: &str, end: &str, keep: bool, newline: &str, out: &mut String) -> Result<usize> {
+fn prepare_tag(
+    text: &str,
+    end: &str,
+    keep: bool,
+    newline: &str,
+    out: &mut String,
+) -> Result<usize, BadLiteral> {
     let mut depth = 0usize;
     let mut i = 0;
     while i < text.len() {
@@ -379,14 +411,18 @@ fn prepare_tag(text: &str, end: &str, keep: bool, newline: &str, out: &mut Strin
                         push_normalized(&mut normalized, raw, newline);
                         normalized.chars().for_each(|c| emit(Piece::Literal(c)));
                         Ok(())
-                    })?;
+                    })
+                    .expect("kept literals always encode");
                 } else {
                     push_literal(out, |emit| {
                         let mut normalized = String::with_capacity(raw.len());
                         push_normalized(&mut normalized, raw, newline);
                         decode_python_escapes(&normalized, emit)
                     })
-                    .with_context(|| format!("invalid string literal {}", &rest[..length]))?;
+                    .map_err(|err| BadLiteral {
+                        offset: i,
+                        message: format!("invalid string literal {}: {err:#}", &rest[..length]),
+                    })?;
                 }
                 i += length;
                 continue;

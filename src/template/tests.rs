@@ -824,3 +824,25 @@ fn text_patterns_read_as_python_text_patterns() {
         Ok(json!(["y", "xxy"]))
     );
 }
+
+/// A string literal Jinja2 cannot decode, or a bad `#jinja2:` header, is an error at its
+/// place in the file.
+#[test]
+fn bad_literals_and_headers_are_located() {
+    let render = |text: &str| {
+        let err = Templar::new()
+            .render_template_text("t.j2", text, &vars(), &FileOptions::default())
+            .unwrap_err();
+        format!("{err:#}")
+    };
+    let message = render("a\nb {{ '\\x4' }}\n");
+    assert!(
+        message.starts_with("t.j2:2:6: template syntax error: invalid string literal '\\x4': truncated"),
+        "{message}"
+    );
+    let message = render("#jinja2: nope: True\nx\n");
+    assert!(
+        message.starts_with("t.j2:1:1: template syntax error: unknown key \"nope\" in the `#jinja2:` header"),
+        "{message}"
+    );
+}
