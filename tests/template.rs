@@ -729,6 +729,19 @@ const YAML_CASES: &[&str] = &[
     "{{ 'abc' | regex_replace('b', '\n') }}",
     // Undefined handling and default.
     "{{ nope | default('d') }}",
+    "{{ nope.deeper | default('d') }}",
+    "{{ nope.deeper.deepest | d('d') }} {{ cfg.missing.deeper | default('d2') }}",
+    "{{ cfg.c.missing.x | default('d3') }} {{ cfg.c.d | default('unused') }}",
+    "{{ nope['k'].x | default('d4') }} {{ hosts_map['h1'].ip | default('no') }} {{ hosts_map['h9'].ip | default('no') }}",
+    "{{ nope.deeper is defined }} {{ cfg.missing.deeper is undefined }} {{ cfg.c.d is defined }} {{ nope.x is not defined }}",
+    "{{ cfg.missing.deeper }}",
+    "{{ nope.deeper | upper }}",
+    "{{ cfg.missing.deeper | default(cfg.a) + 1 }}",
+    "{{ [cfg.c.d | default([]), nope.a.b | default([])] | flatten }}",
+    "{{ 'x.y.z | default(1)' }} {{ cfg.c.d | length }}",
+    "{{ users[0].name.upper() | default('u') }}",
+    "{% set v = nope.a.b | default('set') %}{{ v }}",
+    "{% if nope.a.b is defined %}yes{% else %}no{% endif %}",
     "{{ nope | d('d') }}",
     "{{ null | default('d') }}",
     "{{ '' | default('d') }} {{ '' | default('d', true) }} {{ 0 | default('d', true) }}",
@@ -835,10 +848,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         r"{{ 'x=%s y=%d' % ('a', 3) }}",
         "Python's `%` string formatting is not implemented (an error); the `format` filter is",
-    ),
-    (
-        r"{{ nope.deeper | default('d') }}",
-        "an attribute of an undefined variable is an error before `default` sees it (minijinja's strict undefined does not chain)",
     ),
 ];
 
@@ -982,6 +991,11 @@ const WHEN_CASES: &[&str] = &[
     "'beta' in words",
     "nope is defined",
     "nope is not defined",
+    "nope.deeper is defined",
+    "cfg.missing.deeper is not defined",
+    "hosts_map.h1.ip is defined and hosts_map.h1.ip == '10.0.0.1'",
+    "nope.a.b | default(false)",
+    "cfg.missing.deeper",
     "nope | default(false)",
     "t",
     "f",
@@ -1087,8 +1101,11 @@ fn batch_project(dir: &Path) {
 /// - `#jinja2:` headers apply to template files and to YAML strings alike.
 /// - `{% break %}` and `{% continue %}` are syntax errors (no loop-controls extension).
 ///
-/// Known differences are in [`KNOWN_DIFFERENCES`] (the template engine's strict undefined
-/// does not chain: `nope.deeper | default(..)` is an error where Ansible gives the default).
+/// - An undefined variable chains through lookups when read by `default` or a
+///   `defined` test (`nope.a.b | default(1)` is 1, `nope.a is defined` is false), and is an
+///   error anywhere else.
+///
+/// Known differences are in [`KNOWN_DIFFERENCES`].
 #[test]
 fn templates_render_like_ansibles_templar() {
     let python = common::oracle("python3");

@@ -305,8 +305,7 @@ fn push_normalized(out: &mut String, text: &str, newline: &str) {
 /// turned into `options.newline_sequence`. Tags, comments and `{% raw %}` blocks keep their
 /// places, so that errors point to the same lines.
 pub(crate) fn prepare(text: &str, options: &FileOptions, origin: Origin) -> Result<String, BadLiteral> {
-    if !text.contains('\'') && !text.contains('"') && options.newline_sequence == "\n" && !text.contains('\r')
-    {
+    if !needs_rewrite(text) && options.newline_sequence == "\n" {
         return Ok(text.to_string());
     }
     let newline = options.newline_sequence.as_str();
@@ -368,9 +367,20 @@ pub(crate) fn prepare(text: &str, options: &FileOptions, origin: Origin) -> Resu
     }
 }
 
+/// Whether `text` may hold something [`prepare`] rewrites: literals, carriage returns, or a
+/// chain read by `default` or `defined`.
+fn needs_rewrite(text: &str) -> bool {
+    text.contains(['\'', '"', '\r'])
+        || text.contains("defined")
+        || text.contains("d(")
+        || text.contains("default")
+        || text.contains("| d")
+        || text.contains("|d")
+}
+
 /// Rewrites the literals of a bare expression (a condition), decoded as Python decodes them.
 pub(crate) fn prepare_expression(expr: &str) -> Result<String, BadLiteral> {
-    if !expr.contains('\'') && !expr.contains('"') {
+    if !needs_rewrite(expr) {
         return Ok(expr.to_string());
     }
     let mut out = String::with_capacity(expr.len() + 8);
@@ -388,13 +398,30 @@ fn prepare_tag(
     newline: &str,
     out: &mut String,
 ) -> Result<usize, BadLiteral> {
+    let mut inner = String::with_capacity(text.len());
+    let (consumed, closed) = prepare_tag_inner(text, end, keep, newline, &mut inner)?;
+    out.push_str(&guard_chains(&inner));
+    if closed {
+        out.push_str(end);
+    }
+    Ok(consumed)
+}
+
+/// [`prepare_tag`] up to, not including, the end marker: the bytes consumed (the marker
+/// counted) and whether the marker was found.
+fn prepare_tag_inner(
+    text: &str,
+    end: &str,
+    keep: bool,
+    newline: &str,
+    out: &mut String,
+) -> Result<(usize, bool), BadLiteral> {
     let mut depth = 0usize;
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
         if depth == 0 && !end.is_empty() && rest.starts_with(end) {
-            out.push_str(end);
-            return Ok(i + end.len());
+            return Ok((i + end.len(), true));
         }
         let c = rest.chars().next().expect("not at the end");
         match c {
@@ -402,7 +429,7 @@ fn prepare_tag(
                 let Some(length) = literal_length(rest, c) else {
                     // An unterminated literal: minijinja reports it where it is.
                     out.push_str(rest);
-                    return Ok(text.len());
+                    return Ok((text.len(), false));
                 };
                 let raw = &rest[1..length - 1];
                 if keep {
@@ -434,7 +461,119 @@ fn prepare_tag(
         out.push(c);
         i += c.len_utf8();
     }
-    Ok(text.len())
+    Ok((text.len(), false))
+}
+
+/// Guards chains of attribute lookups that Ansible lets fail softly. Ansible's undefined
+/// chains: `a.b.c | default(x)` gives `x` when `a` or `a.b` is undefined, and `a.b.c is
+/// defined` is false; minijinja's strict undefined fails on `.c` of an undefined `a.b`. A
+/// chain of lookups (`a.b`, `a[k].c`), read by `default`/`d` or by a `defined`/`undefined` test, is
+/// rewritten `(a.b.c if a is defined and a.b is defined)`, which is undefined (silently) when
+/// any link is, and the same value otherwise.
+fn guard_chains(expr: &str) -> String {
+    let chars: Vec<char> = expr.chars().collect();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(expr.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' || c == '"' {
+            let start = i;
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(chars.len());
+            out.extend(&chars[start..i]);
+            continue;
+        }
+        let previous = chars[..i].iter().rev().find(|c| !c.is_whitespace()).copied();
+        let at_word_start = (c.is_alphabetic() || c == '_')
+            && !chars[..i].last().copied().is_some_and(|p| is_word(p) || p == '.')
+            && previous != Some('|');
+        if !at_word_start {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let word_end = |mut i: usize| {
+            while i < chars.len() && is_word(chars[i]) {
+                i += 1;
+            }
+            i
+        };
+        i = word_end(i);
+        let mut links = vec![i];
+        loop {
+            if chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(|c| c.is_alphabetic() || *c == '_')
+            {
+                i = word_end(i + 1);
+            } else if chars.get(i) == Some(&'[') {
+                match closing_bracket(&chars, i) {
+                    Some(close) => i = close + 1,
+                    None => break,
+                }
+            } else {
+                break;
+            }
+            links.push(i);
+        }
+        let chain: String = chars[start..i].iter().collect();
+        let after: String = chars[i..].iter().collect();
+        let tail = after.trim_start();
+        let word_follows = |text: &str, words: &[&str]| {
+            words.iter().any(|w| {
+                text.strip_prefix(w)
+                    .is_some_and(|rest| !rest.starts_with(|c: char| is_word(c)))
+            })
+        };
+        let read_softly = tail
+            .strip_prefix('|')
+            .is_some_and(|filter| word_follows(filter.trim_start(), &["default", "d"]))
+            || tail.strip_prefix("is").is_some_and(|test| {
+                let test = test.trim_start();
+                let test = test.strip_prefix("not ").map_or(test, str::trim_start);
+                word_follows(test, &["defined", "undefined"])
+            });
+        if links.len() >= 2 && read_softly && !tail.starts_with('(') {
+            let guard: Vec<String> = links[..links.len() - 1]
+                .iter()
+                .map(|&end| format!("{} is defined", chars[start..end].iter().collect::<String>()))
+                .collect();
+            out.push_str(&format!("({chain} if {})", guard.join(" and ")));
+        } else {
+            out.push_str(&chain);
+        }
+    }
+    out
+}
+
+/// The index of the `]` closing the `[` at `open`, brackets and literals skipped.
+fn closing_bracket(chars: &[char], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut i = open;
+    while i < chars.len() {
+        match chars[i] {
+            '\'' | '"' => {
+                let quote = chars[i];
+                i += 1;
+                while i < chars.len() && chars[i] != quote {
+                    i += if chars[i] == '\\' { 2 } else { 1 };
+                }
+            }
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return (chars[i] == ']').then_some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The length of the literal at the start of `text` opened by `quote`, quotes included, as
@@ -509,6 +648,28 @@ mod tests {
             "it's {# '\\1' #} {% raw %}{{ '\\1' }}{% endraw %}"
         );
         assert_eq!(file("{{ {'a': '}}'} }}'\\1'"), "{{ {'a': '}}'} }}'\\1'");
+    }
+
+    #[test]
+    fn chains_read_softly_are_guarded() {
+        assert_eq!(
+            yaml("{{ a.b.c | default(1) }}"),
+            "{{ (a.b.c if a is defined and a.b is defined) | default(1) }}"
+        );
+        assert_eq!(
+            prepare_expression("h[x].ip is not defined").unwrap(),
+            "(h[x].ip if h is defined and h[x] is defined) is not defined"
+        );
+        // Calls, filters with dotted names, plain lookups and literals are left alone.
+        for text in [
+            "{{ a.b.c() | default(1) }}",
+            "{{ x | ns.col.f(a.b) }}",
+            "{{ a.b.c }}",
+            "{{ 'a.b | default(1)' }}",
+            "{{ a.b | defaults }}",
+        ] {
+            assert_eq!(yaml(text), text);
+        }
     }
 
     #[test]
