@@ -34,6 +34,10 @@ pub(crate) fn value_to_python_str(value: &Value) -> Result<String, Error> {
     if let Some(s) = value.as_str() {
         return Ok(s.to_string());
     }
+    // Python's integers have no bound; beyond 64 bits JSON cannot carry them, but printing can.
+    if value.is_integer() && value.as_i64().is_none() {
+        return Ok(value.to_string());
+    }
     Ok(json_to_python_str(&value_to_json(value)?))
 }
 
