@@ -694,12 +694,22 @@ fn loops_fact_names_and_escapes_render_as_ansible() {
     - template:
         src: out.j2
         dest: "{{ out }}"
+    - template:
+        src: options.j2
+        dest: "{{ out }}.options"
+        newline_sequence: "\r\n"
+        trim_blocks: false
+        lstrip_blocks: true
+        variable_start_string: "[["
+        variable_end_string: "]]"
 "#;
     let template = "#jinja2: lstrip_blocks: True\nport={{ web_port }} static={{ static_web }}\n\
                     subs={{ subs }}\npairs={{ pairs }}\nflat={{ flat }} listed={{ listed }}\n\
                     {{ double_quoted }}|{{ single_quoted }}|{{ plain }}|{{ block }}|{{ seeded }}\n\
                     {{ 'abc' | regex_replace('(a)', '\\\\1x') }}\n  {% if true %}\nindented\n  {% endif %}\n";
+    let options_template = "[[ name ]] {{ name }}\n  {% if true %}\nkept\n  {% endif %}\nend\n";
     let files = [
+        ("templates/options.j2", options_template),
         ("templates/out.j2", template),
         ("site.yml", site),
         ("hosts", "local1 ansible_connection=local\n"),
@@ -733,4 +743,12 @@ fn loops_fact_names_and_escapes_render_as_ansible() {
     assert!(ansible.status.success(), "{}", common::stdout(&ansible));
     let expected = std::fs::read_to_string(&by_ansible).unwrap();
     assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
+    let options = |path: &std::path::Path| std::fs::read_to_string(path.with_extension("options")).unwrap();
+    // The options took effect on Ansible's side (so the comparison means something).
+    assert!(
+        options(&by_ansible).starts_with("web {{ name }}\r\n"),
+        "{:?}",
+        options(&by_ansible)
+    );
+    assert_eq!(options(&deployed), options(&by_ansible));
 }

@@ -26,7 +26,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         P::new("backup", Bool).default(D::Bool(false)),
         P::new("force", Bool).default(D::Bool(true)),
         P::new("validate", Str),
-        P::new("newline_sequence", Str).choices(&["\\n", "\\r", "\\r\\n"]),
+        // Written escaped (`'\n'` in single quotes) or as the characters themselves.
+        P::new("newline_sequence", Str).choices(&["\\n", "\\r", "\\r\\n", "\n", "\r", "\r\n"]),
         P::new("trim_blocks", Bool).default(D::Bool(true)),
         P::new("lstrip_blocks", Bool).default(D::Bool(false)),
         P::new("block_start_string", Str),
