@@ -38,6 +38,8 @@ pub enum Layer {
     RoleVars,
     BlockVars,
     TaskVars,
+    /// `include_vars`: above task variables, below `set_fact`.
+    IncludeVars,
     IncludeParams,
     /// `set_fact` and `register`.
     Facts,

@@ -189,6 +189,38 @@ fn load_error(files: &[(&str, &str)]) -> (String, Option<String>) {
     (relative(format!("{err:#}")), hint_of(&err).map(relative))
 }
 
+/// Loads a project that must load, and returns the reason its first task that cannot run
+/// gives to the host that reaches it (Ansible checks modules and parameters where a task runs).
+fn deferred_error(files: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let options = LoadOptions {
+        project_root: Some(dir.path().to_path_buf()),
+        roles_path: Vec::new(),
+    };
+    let playbook = load_playbook(&dir.path().join("site.yml"), &options).unwrap();
+    let reason = playbook.plays[0]
+        .tasks
+        .iter()
+        .flat_map(|step| step.tasks())
+        .find_map(|task| task.unsupported.clone())
+        .expect("a task that fails where it is reached");
+    reason.replace(&format!("{}/", dir.path().display()), "")
+}
+
+#[track_caller]
+fn assert_deferred(files: &[(&str, &str)], message: &str, hint: Option<&str>) {
+    let expected = match hint {
+        Some(hint) => format!("{message} (hint: {hint})"),
+        None => message.to_string(),
+    };
+    assert_eq!(deferred_error(files), expected);
+}
+
 fn play_with_tasks(tasks: &str) -> String {
     format!("- hosts: all\n  tasks:\n{tasks}")
 }
@@ -269,7 +301,7 @@ fn unknown_module() {
 #[test]
 fn unsupported_module() {
     let site = play_with_tasks("    - ansible.posix.synchronize:\n        src: a\n        dest: b\n");
-    let (message, hint) = load_error(&[("site.yml", &site)]);
+    let message = deferred_error(&[("site.yml", &site)]);
     assert_eq!(
         message,
         format!(
@@ -278,7 +310,30 @@ fn unsupported_module() {
         )
     );
     assert!(message.contains("apt, apt_repository, assert, blockinfile, command, copy, cron, debug"));
-    assert_eq!(hint, None);
+}
+
+#[test]
+fn modules_for_other_systems_load_and_fail_where_reached() {
+    let site = play_with_tasks(
+        "    - yum: name=httpd state=present\n      when: ansible_os_family == 'RedHat'\n    - package:\n        name: git\n        enablerepo: epel\n      when: false\n",
+    );
+    let message = deferred_error(&[("site.yml", &site)]);
+    assert_eq!(
+        message,
+        "site.yml:3:7: module `yum` manages Red Hat family hosts, and this host reached it (hint: deploy manages Debian-family hosts: run the task under `when: ansible_os_family == ...`, or use `package`/`apt`)"
+    );
+    // A typo of a module is still refused at load time, as Ansible refuses it.
+    assert_error(
+        &[(
+            "site.yml",
+            &play_with_tasks("    - ansible.builtin.cpy: dest=/x\n"),
+        )],
+        "site.yml:3:7: unknown module `ansible.builtin.cpy`",
+        Some(&format!(
+            "supported modules are: {}",
+            deploy::resource::supported_list()
+        )),
+    );
 }
 
 #[test]
@@ -294,10 +349,10 @@ fn unknown_task_keyword() {
 
 #[test]
 fn unsupported_task_keyword() {
-    let site = play_with_tasks("    - debug: msg=hi\n      delegate_to: localhost\n");
+    let site = play_with_tasks("    - debug: msg=hi\n      async: 10\n");
     assert_error(
         &[("site.yml", &site)],
-        "site.yml:4:7: task keyword `delegate_to` is not supported: deploy runs every task on its own host",
+        "site.yml:4:7: task keyword `async` is not supported: tasks run to completion within the run",
         None,
     );
 }
@@ -306,7 +361,7 @@ fn unsupported_task_keyword() {
 fn wrong_parameter_type() {
     let site =
         play_with_tasks("    - copy:\n        content: hi\n        dest: /etc/motd\n        force: maybe\n");
-    assert_error(
+    assert_deferred(
         &[("site.yml", &site)],
         "site.yml:6:16: parameter `force` of `copy` must be a boolean, found `maybe`",
         Some("write yes/no or true/false"),
@@ -316,7 +371,7 @@ fn wrong_parameter_type() {
 #[test]
 fn missing_required_parameter() {
     let site = play_with_tasks("    - name: motd\n      copy:\n        content: hi\n");
-    assert_error(
+    assert_deferred(
         &[("site.yml", &site)],
         "site.yml:4:7: `copy` needs the parameter `dest`, which is missing",
         Some("add `dest: ...` under `copy`"),
@@ -348,7 +403,7 @@ fn task_without_module() {
 fn mutually_exclusive_parameters() {
     let site =
         play_with_tasks("    - copy:\n        content: hi\n        src: motd\n        dest: /etc/motd\n");
-    assert_error(
+    assert_deferred(
         &[("site.yml", &site), ("files/motd", "hi\n")],
         "site.yml:5:14: parameters `content` and `src` of `copy` are mutually exclusive",
         Some("keep only one of them"),
@@ -358,7 +413,7 @@ fn mutually_exclusive_parameters() {
 #[test]
 fn bad_choice() {
     let site = play_with_tasks("    - apt:\n        name: nginx\n        state: installed\n");
-    assert_error(
+    assert_deferred(
         &[("site.yml", &site)],
         "site.yml:5:16: parameter `state` of `apt` must be one of absent, build-dep, latest, present, fixed, found `installed`",
         None,
@@ -368,7 +423,7 @@ fn bad_choice() {
 #[test]
 fn free_text_for_a_key_value_module() {
     let site = play_with_tasks("    - copy: /etc/motd\n");
-    assert_error(
+    assert_deferred(
         &[("site.yml", &site)],
         "site.yml:3:13: module `copy` takes `key=value` parameters, found `/etc/motd`",
         Some("write the parameters as a mapping under `copy:`"),
@@ -495,7 +550,7 @@ fn loop_and_with_items_together() {
 #[test]
 fn unsupported_meta_action() {
     let site = play_with_tasks("    - meta: end_play\n");
-    assert_error(
+    assert_deferred(
         &[("site.yml", &site)],
         "site.yml:3:13: meta action `end_play` is not supported; supported actions are flush_handlers, noop",
         None,

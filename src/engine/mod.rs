@@ -108,12 +108,49 @@ pub struct RunShared {
     pub events: Arc<dyn Events>,
     pub cancel: Cancel,
     facts: Arc<Mutex<HashMap<String, VarMap>>>,
+    /// The outcome of each `run_once` task, by task and batch: the first host to reach it
+    /// runs it, the others wait for it and take its registered result.
+    run_once: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Json>>>>,
 }
 
 impl RunShared {
+    /// The shared outcome of a `run_once` task (see the field).
+    pub fn run_once_cell(&self, key: String) -> Arc<tokio::sync::OnceCell<Json>> {
+        let mut cells = self.run_once.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(cells.entry(key).or_default())
+    }
+
     /// A host's inventory variables, group_vars and host_vars included.
     pub fn host_vars(&self, host: &str) -> Result<VarMap> {
         self.inventory.host_vars(host, Some(&self.playbook_dir))
+    }
+
+    /// Makes facts of `host` visible to the other hosts (`hostvars[host]`) at once, as soon as
+    /// they are gathered or set, not only when that host ends the play.
+    pub fn publish_facts(&self, host: &str, facts: VarMap) {
+        self.facts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(host.to_string())
+            .or_default()
+            .extend(facts);
+    }
+
+    /// How to reach a host a task is delegated to: an inventory host by its connection
+    /// variables; `localhost` (when not in the inventory) over the local connection, as
+    /// Ansible's implicit localhost; any other name over SSH by that name.
+    pub fn delegate_target(&self, host: &str) -> Result<Target> {
+        if self.inventory.host(host).is_some() {
+            return Ok(target_of(self, host, None)?.0);
+        }
+        Ok(Target {
+            name: host.to_string(),
+            address: host.to_string(),
+            local: matches!(host, "localhost" | "127.0.0.1" | "::1"),
+            accept_new_host_keys: self.options.accept_new_host_keys,
+            connect_timeout: self.options.connect_timeout,
+            ..Target::default()
+        })
     }
 
     /// `inventory_hostname`, `groups`, `group_names`, `playbook_dir`, `omit`.
@@ -246,6 +283,7 @@ pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -
         events,
         cancel: cancel.clone(),
         facts,
+        run_once: Mutex::default(),
     });
     // Stopping at once drops the run's future: every host's task with it, so every
     // connection closes its ssh ControlMaster on the way out.
@@ -333,7 +371,19 @@ pub(crate) fn play_become_methods(play: &crate::playbook::Play) -> Vec<&crate::p
 fn collect_tasks<'p>(item: &walk::Item<'p>, out: &mut Vec<&'p Task>) {
     match item {
         walk::Item::Task(task, _) => out.push(task),
-        walk::Item::Include(..) => {}
+        // What a dynamic include loaded with the playbook holds; a file named by a template
+        // is known only when a host reaches it.
+        walk::Item::Include(include, _) => out.extend(
+            include
+                .tasks
+                .iter()
+                .flat_map(|steps| crate::playbook::all_tasks(steps)),
+        ),
+        walk::Item::IncludeRole(step, _) => {
+            for role in step.role.iter().flat_map(|r| r.dependencies_in_order()) {
+                out.extend(crate::playbook::all_tasks(&role.tasks));
+            }
+        }
         walk::Item::Rescued {
             block,
             rescue,
@@ -442,11 +492,7 @@ async fn run_plays(mut shared: Arc<RunShared>, playbook: Arc<Playbook>) -> Resul
             }
             while let Some(joined) = tasks.join_next().await {
                 let runner = joined.context("a host's task panicked")?;
-                shared
-                    .facts
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(runner.name.clone(), runner.visible_facts());
+                shared.publish_facts(&runner.name, runner.visible_facts());
                 runners.insert(runner.name.clone(), runner);
             }
             if let Some(reason) = stop_reason(play, batch, &runners) {

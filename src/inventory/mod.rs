@@ -25,7 +25,7 @@ use anyhow::Result;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-pub use pattern::{split_patterns, Selection};
+pub use pattern::{glob_to_regex, split_patterns, Selection};
 use vars_files::VarsDir;
 
 /// Variables of a host or a group, in the order they were set.

@@ -238,7 +238,7 @@ fn compile(expression: &str) -> Result<Regex> {
 }
 
 /// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`, the whole name.
-fn glob_to_regex(glob: &str) -> String {
+pub fn glob_to_regex(glob: &str) -> String {
     let chars: Vec<char> = glob.chars().collect();
     let mut out = String::from("^(?s:");
     let mut i = 0;

@@ -10,60 +10,161 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::keywords::{TaskFields, TASK_KEYWORDS};
+use super::keywords::{TaskFields, LOOP_KEYWORDS, TASK_KEYWORDS};
 use super::plays::{Loader, Scope};
 use crate::error::{did_you_mean, located, located_hint};
 use crate::resource::{self, is_template, IncludeKind, ModuleSpec};
 use crate::yaml::Node;
 
-/// Well-known modules that are refused as "not supported" rather than "unknown".
-const KNOWN_UNSUPPORTED_MODULES: &[&str] = &[
-    "synchronize",
-    "unarchive",
-    "git",
-    "pip",
-    "yum",
-    "dnf",
-    "stat",
-    "slurp",
-    "fetch",
-    "raw",
-    "script",
-    "uri",
-    "include_vars",
-    "include",
+/// The modules of `ansible.builtin` (ansible-core 2.19): a name under that namespace that is
+/// not one of these is a typo, refused at load time as Ansible refuses it.
+const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
     "add_host",
-    "group_by",
-    "setup",
-    "ping",
-    "replace",
-    "find",
-    "authorized_key",
-    "hostname",
-    "timezone",
-    "mount",
+    "apt",
     "apt_key",
-    "debconf",
-    "reboot",
-    "pause",
-    "wait_for_connection",
-    "ini_file",
-    "archive",
-    "known_hosts",
-    "ufw",
-    "iptables",
-    "modprobe",
-    "locale_gen",
-    "postgresql_query",
-    "postgresql_privs",
-    "docker_container",
-    "service_facts",
-    "package_facts",
-    "getent",
-    "tempfile",
+    "apt_repository",
     "assemble",
+    "assert",
+    "async_status",
+    "blockinfile",
+    "command",
+    "copy",
+    "cron",
+    "deb822_repository",
+    "debconf",
+    "debug",
+    "dnf",
+    "dnf5",
+    "dpkg_selections",
     "expect",
+    "fail",
+    "fetch",
+    "file",
+    "find",
+    "gather_facts",
+    "get_url",
+    "getent",
+    "git",
+    "group",
+    "group_by",
+    "hostname",
+    "import_playbook",
+    "import_role",
+    "import_tasks",
+    "include_role",
+    "include_tasks",
+    "include_vars",
+    "iptables",
+    "known_hosts",
+    "lineinfile",
+    "meta",
+    "mount_facts",
+    "package",
+    "package_facts",
+    "pause",
+    "ping",
+    "pip",
+    "raw",
+    "reboot",
+    "replace",
+    "rpm_key",
+    "script",
+    "service",
+    "service_facts",
+    "set_fact",
+    "set_stats",
+    "setup",
+    "shell",
+    "slurp",
+    "stat",
+    "subversion",
+    "systemd",
+    "systemd_service",
+    "sysvinit",
+    "tempfile",
+    "template",
+    "unarchive",
+    "uri",
+    "user",
+    "validate_argument_spec",
+    "wait_for",
+    "wait_for_connection",
+    "yum_repository",
 ];
+
+/// Modules of the collections Ansible ships (community.general, ansible.posix,
+/// community.postgresql, community.mysql, community.crypto, ...) that roles use often: names
+/// close to a supported module (`postgresql_privs`, `mysql_db`) are not typos of it.
+const COLLECTION_MODULES: &[&str] = &[
+    "archive",
+    "authorized_key",
+    "docker_container",
+    "docker_image",
+    "filesystem",
+    "htpasswd",
+    "ini_file",
+    "locale_gen",
+    "lvg",
+    "lvol",
+    "make",
+    "modprobe",
+    "mount",
+    "mysql_db",
+    "mysql_info",
+    "mysql_query",
+    "mysql_replication",
+    "mysql_user",
+    "mysql_variables",
+    "nmcli",
+    "npm",
+    "openssh_keypair",
+    "openssl_certificate",
+    "openssl_csr",
+    "openssl_dhparam",
+    "openssl_privatekey",
+    "pam_limits",
+    "pamd",
+    "parted",
+    "postgresql_ext",
+    "postgresql_info",
+    "postgresql_privs",
+    "postgresql_query",
+    "postgresql_schema",
+    "postgresql_set",
+    "postgresql_slot",
+    "synchronize",
+    "timezone",
+    "ufw",
+    "x509_certificate",
+    "xml",
+];
+
+/// Modules that manage other operating systems than the Debian family `deploy` manages, and
+/// the family they are for: they load (roles carry them for other platforms, behind a
+/// `when:`), and a host that reaches one fails with this reason.
+const OTHER_OS_MODULES: &[(&str, &str)] = &[
+    ("yum", "Red Hat family"),
+    ("dnf", "Red Hat family"),
+    ("dnf5", "Red Hat family"),
+    ("rpm_key", "Red Hat family"),
+    ("yum_repository", "Red Hat family"),
+    ("selinux", "SELinux (Red Hat family)"),
+    ("seport", "SELinux (Red Hat family)"),
+    ("sefcontext", "SELinux (Red Hat family)"),
+    ("seboolean", "SELinux (Red Hat family)"),
+    ("firewalld", "Red Hat family"),
+    ("pacman", "Arch Linux"),
+    ("zypper", "SUSE"),
+    ("zypper_repository", "SUSE"),
+    ("apk", "Alpine"),
+    ("pkgng", "FreeBSD"),
+    ("openbsd_pkg", "OpenBSD"),
+    ("portage", "Gentoo"),
+    ("homebrew", "macOS"),
+    ("homebrew_cask", "macOS"),
+    ("win_package", "Windows"),
+];
+
 pub(super) fn unknown_key(key: &Node, name: &str, what: &str, known: &[&str]) -> anyhow::Error {
     let message = format!("unknown {what} `{name}`");
     match did_you_mean(name, known.iter().copied()) {
@@ -77,16 +178,6 @@ pub(super) fn unknown_key(key: &Node, name: &str, what: &str, known: &[&str]) ->
 }
 
 pub(super) fn unknown_task_key(key: &Node, name: &str, has_module: bool) -> anyhow::Error {
-    let short = name.rsplit('.').next().unwrap_or(name);
-    if name.matches('.').count() >= 2 || KNOWN_UNSUPPORTED_MODULES.contains(&short) {
-        return located(
-            &key.pos,
-            format!(
-                "module `{name}` is not supported; supported modules are: {}",
-                resource::supported_list()
-            ),
-        );
-    }
     let keyword = did_you_mean(name, TASK_KEYWORDS.iter().copied());
     let module = did_you_mean(name, resource::names());
     if has_module || (keyword.is_some() && module.is_none()) {
@@ -109,6 +200,53 @@ pub(super) fn unknown_task_key(key: &Node, name: &str, has_module: bool) -> anyh
             format!("supported modules are: {}", resource::supported_list()),
         ),
     }
+}
+
+/// Whether an unknown task key names a module Ansible may know (a builtin, a collection's, one
+/// for another OS family), as opposed to a typo. Such a task loads, and fails only on a host
+/// that reaches it ([`unsupported_module`] says why): roles carry tasks for other platforms
+/// and for modules `deploy` lacks behind conditions that a Debian host never meets.
+pub(super) fn ansible_may_know(name: &str) -> bool {
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if !valid {
+        return false;
+    }
+    match name.rsplit_once('.') {
+        Some((namespace, short)) if namespace == "ansible.builtin" || namespace == "ansible.legacy" => {
+            ANSIBLE_BUILTIN_MODULES.contains(&short) || OTHER_OS_MODULES.iter().any(|(m, _)| *m == short)
+        }
+        // A collection's module: whether Ansible has it depends on what is installed.
+        Some((namespace, _)) => namespace.matches('.').count() == 1,
+        None => {
+            ANSIBLE_BUILTIN_MODULES.contains(&name)
+                || COLLECTION_MODULES.contains(&name)
+                || OTHER_OS_MODULES.iter().any(|(m, _)| *m == name)
+                || (did_you_mean(name, TASK_KEYWORDS.iter().copied()).is_none()
+                    && did_you_mean(name, resource::names()).is_none())
+        }
+    }
+}
+
+/// The error of a host reaching a task whose module `deploy` does not run.
+pub(super) fn unsupported_module(key: &Node, name: &str) -> anyhow::Error {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    if let Some((_, family)) = OTHER_OS_MODULES.iter().find(|(m, _)| *m == short) {
+        return located_hint(
+            &key.pos,
+            format!("module `{name}` manages {family} hosts, and this host reached it"),
+            "deploy manages Debian-family hosts: run the task under `when: ansible_os_family == ...`, or use `package`/`apt`",
+        );
+    }
+    located(
+        &key.pos,
+        format!(
+            "module `{name}` is not supported; supported modules are: {}",
+            resource::supported_list()
+        ),
+    )
 }
 
 pub(super) fn two_modules(key: &Node, first: &str, second: &str) -> anyhow::Error {
@@ -181,20 +319,12 @@ impl TaskFields {
             "retries",
             "delay",
             "listen",
+            "delegate_to",
+            "delegate_facts",
         ];
         if kind.is_static() {
-            refused.extend([
-                "loop",
-                "with_items",
-                "with_list",
-                "with_dict",
-                "with_fileglob",
-                "with_subelements",
-                "with_flattened",
-                "with_community.general.flattened",
-                "with_sequence",
-                "loop_control",
-            ]);
+            refused.extend(LOOP_KEYWORDS.iter().map(|(name, _)| *name));
+            refused.push("loop_control");
         }
         if let Some((name, pos)) = self.seen.iter().find(|(n, _)| refused.contains(&n.as_str())) {
             let hint = if kind.is_static() && name.starts_with(['l', 'w']) {

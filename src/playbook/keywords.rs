@@ -76,6 +76,7 @@ pub(super) const TASK_KEYWORDS: &[&str] = &[
     "with_flattened",
     "with_community.general.flattened",
     "with_sequence",
+    "with_first_found",
     "loop_control",
     "notify",
     "become",
@@ -99,13 +100,13 @@ pub(super) const TASK_KEYWORDS: &[&str] = &[
     "delay",
     "any_errors_fatal",
     "action",
+    "local_action",
+    "delegate_to",
+    "delegate_facts",
 ];
 
 /// Ansible task keywords `deploy` does not implement, with the reason.
 pub(super) const TASK_UNSUPPORTED: &[(&str, &str)] = &[
-    ("delegate_to", "deploy runs every task on its own host"),
-    ("local_action", "deploy runs every task on its own host"),
-    ("delegate_facts", "deploy runs every task on its own host"),
     ("async", "tasks run to completion within the run"),
     ("poll", "tasks run to completion within the run"),
     ("throttle", "hosts run in parallel up to --forks"),
@@ -120,6 +121,27 @@ pub(super) const TASK_UNSUPPORTED: &[(&str, &str)] = &[
     ("debugger", "there is no task debugger"),
     ("ignore_unreachable", "an unreachable host always fails"),
 ];
+
+/// The loop keywords and how each prepares its items.
+pub(super) const LOOP_KEYWORDS: &[(&str, LoopKind)] = &[
+    ("loop", LoopKind::Loop),
+    ("with_items", LoopKind::Items),
+    ("with_list", LoopKind::List),
+    ("with_dict", LoopKind::Dict),
+    ("with_fileglob", LoopKind::Fileglob),
+    ("with_first_found", LoopKind::FirstFound),
+    ("with_subelements", LoopKind::Subelements),
+    ("with_flattened", LoopKind::Flattened),
+    ("with_community.general.flattened", LoopKind::Flattened),
+    ("with_sequence", LoopKind::Sequence),
+];
+
+fn loop_kind(name: &str) -> Option<LoopKind> {
+    LOOP_KEYWORDS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, kind)| *kind)
+}
 
 pub(super) const BLOCK_KEYWORDS: &[&str] = &[
     "name",
@@ -178,6 +200,8 @@ pub(super) struct TaskFields {
     pub(super) args: Option<Node>,
     /// Keywords present, by name and position, to refuse the ones an include cannot take.
     pub(super) seen: Vec<(String, Pos)>,
+    /// Why a host reaching the task fails (see `Task::unsupported`).
+    pub(super) unsupported: Option<String>,
 }
 
 impl TaskFields {
@@ -188,7 +212,7 @@ impl TaskFields {
         }
         match name {
             "name" => self.name = Some(scalar(value, "name")?),
-            name if LoopKind::KEYWORDS.iter().any(|(keyword, _)| *keyword == name) => {
+            _ if loop_kind(name).is_some() => {
                 if let Some((first, _)) = &self.loop_key {
                     return Err(located_hint(
                         &key.pos,
@@ -196,17 +220,15 @@ impl TaskFields {
                         "keep only `loop:`",
                     ));
                 }
-                let kind = LoopKind::KEYWORDS
-                    .iter()
-                    .find(|(keyword, _)| *keyword == name)
-                    .map(|(_, kind)| *kind)
-                    .expect("matched above");
+                let kind = loop_kind(name).unwrap_or(LoopKind::Loop);
                 let is_list = matches!(value.data, Data::Seq(_));
                 let ok = match kind {
                     LoopKind::Dict => matches!(value.data, Data::Map(_)) || is_template_node(value),
-                    LoopKind::Items | LoopKind::Fileglob | LoopKind::Flattened | LoopKind::Sequence => {
-                        !matches!(value.data, Data::Map(_))
-                    }
+                    LoopKind::Items
+                    | LoopKind::Fileglob
+                    | LoopKind::FirstFound
+                    | LoopKind::Flattened
+                    | LoopKind::Sequence => !matches!(value.data, Data::Map(_)),
                     LoopKind::Loop | LoopKind::List | LoopKind::Subelements => {
                         is_list || is_template_node(value)
                     }
@@ -240,6 +262,8 @@ impl TaskFields {
                 resource::check_variable_name(&register.value, &register.pos)?;
                 self.register = Some(register);
             }
+            "delegate_to" => self.keywords.delegate_to = Some(scalar(value, name)?),
+            "delegate_facts" => self.keywords.delegate_facts = Some(flag(value, name)?),
             "changed_when" => self.changed_when = conditions(value, "changed_when")?,
             "failed_when" => self.failed_when = conditions(value, "failed_when")?,
             "until" => self.until = conditions(value, "until")?,

@@ -38,7 +38,7 @@ use crate::error::Pos;
 use crate::resource::{ModuleSpec, Params};
 use crate::yaml::Node;
 
-pub use plays::{load_playbook, load_task_file, LoadOptions};
+pub use plays::{load_included_role, load_playbook, load_task_file, LoadOptions};
 
 /// A value and where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,6 +114,36 @@ pub struct VarsFile {
     pub vars: Option<Vars>,
 }
 
+impl VarsFile {
+    /// The variables of the first candidate that exists, its name rendered by `render` (for
+    /// a host, when some candidate is a template), relative to the playbook's directory; an
+    /// error naming what was looked for when none exists, as Ansible's.
+    pub fn load_for_host(
+        &self,
+        render: impl Fn(&Located<String>) -> anyhow::Result<String>,
+    ) -> anyhow::Result<Vars> {
+        if let Some(vars) = &self.vars {
+            return Ok(vars.clone());
+        }
+        let mut looked = Vec::new();
+        for candidate in &self.candidates {
+            let name = render(candidate)?;
+            let dir = candidate.pos.path.parent().unwrap_or(Path::new("."));
+            let path = dir.join(&name);
+            if path.is_file() {
+                return plays::load_vars_file(&path);
+            }
+            looked.push(path.display().to_string());
+        }
+        let first = &self.candidates[0];
+        Err(crate::error::located_hint(
+            &first.pos,
+            format!("vars file `{}` not found", first.value),
+            format!("looked for {}", looked.join(", ")),
+        ))
+    }
+}
+
 /// Keywords shared by plays, blocks, tasks, role entries and includes; each context accepts
 /// its own subset (an unknown or misplaced keyword is a load error).
 #[derive(Clone, Debug, Default)]
@@ -140,6 +170,11 @@ pub struct Keywords {
     pub diff: Option<Flag>,
     /// Seconds a task may run.
     pub timeout: Option<Located<Templated<i64>>>,
+    /// The host the task runs on instead (`delegate_to`, `local_action`), with the variables
+    /// of the host it is for; a template.
+    pub delegate_to: Option<Located<String>>,
+    /// Facts the task sets go to the host it is delegated to.
+    pub delegate_facts: Option<Flag>,
 }
 
 /// A task list entry.
@@ -245,6 +280,10 @@ pub struct Task {
     pub role: Option<Arc<RoleRef>>,
     /// For `copy`/`template` with a literal `src`: the controller file found at load time.
     pub source: Option<PathBuf>,
+    /// Why a host that reaches this task fails: its module is not one `deploy` runs, or its
+    /// parameters do not check. Ansible loads such a task and fails only where it runs, and
+    /// roles carry tasks for other platforms behind conditions, so the error waits too.
+    pub unsupported: Option<String>,
 }
 
 impl Task {
@@ -295,22 +334,12 @@ pub enum LoopKind {
     Flattened,
     /// `with_sequence: start=1 end=5 format=web%02d`: numbers as formatted strings.
     Sequence,
+    /// `with_first_found:` the first of the named controller files that exists (searched
+    /// where the task's module looks for its files), or none with `skip: true`.
+    FirstFound,
 }
 
 impl LoopKind {
-    /// The loop keywords, with the kind each gives.
-    pub const KEYWORDS: &[(&str, LoopKind)] = &[
-        ("loop", LoopKind::Loop),
-        ("with_items", LoopKind::Items),
-        ("with_list", LoopKind::List),
-        ("with_dict", LoopKind::Dict),
-        ("with_fileglob", LoopKind::Fileglob),
-        ("with_subelements", LoopKind::Subelements),
-        ("with_flattened", LoopKind::Flattened),
-        ("with_community.general.flattened", LoopKind::Flattened),
-        ("with_sequence", LoopKind::Sequence),
-    ];
-
     /// The items a loop of this kind iterates over, from its templated value. A `with_<name>`
     /// loop is Ansible's `<name>` lookup run on the value taken as a list of terms (a single
     /// value being one term); `loop:` takes the list as it is.
@@ -332,7 +361,9 @@ impl LoopKind {
             other => vec![other],
         };
         let lookup = match self {
-            LoopKind::Loop | LoopKind::List | LoopKind::Dict | LoopKind::Fileglob => return Ok(terms),
+            LoopKind::Loop | LoopKind::List | LoopKind::Dict | LoopKind::Fileglob | LoopKind::FirstFound => {
+                return Ok(terms)
+            }
             LoopKind::Items => "items",
             LoopKind::Subelements => "subelements",
             LoopKind::Flattened => "flattened",

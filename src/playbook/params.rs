@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::checks::{dynamic_name, unknown_task_key};
+use super::checks::{ansible_may_know, dynamic_name, unknown_task_key};
 use super::kv::parse_kv;
 use super::values::key_name;
 use super::Located;
@@ -147,15 +147,20 @@ pub(super) fn action(value: &Node) -> Result<(&'static ModuleSpec, Located<Strin
             )))
         }
     };
-    let Some(spec) = resource::lookup(&name) else {
-        let key = Node {
-            data: Data::Str {
-                value: name.clone(),
-                quoted: false,
-            },
-            pos: value.pos.clone(),
-        };
-        return Err(unknown_task_key(&key, &name, false));
+    // A module Ansible may know loads as the stand-in; the caller records why it cannot run.
+    let spec = match resource::lookup(&name) {
+        Some(spec) => spec,
+        None if ansible_may_know(&name) => &resource::unsupported::SPEC,
+        None => {
+            let key = Node {
+                data: Data::Str {
+                    value: name.clone(),
+                    quoted: false,
+                },
+                pos: value.pos.clone(),
+            };
+            return Err(unknown_task_key(&key, &name, false));
+        }
     };
     let mut params = if rest.is_empty() {
         Vec::new()

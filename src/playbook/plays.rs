@@ -16,7 +16,7 @@ use super::checks::unknown_key;
 use super::keywords::{shared_keyword, BLOCK_KEYWORDS, PLAY_KEYWORDS, PLAY_UNSUPPORTED};
 use super::tags::{add_tags, inherit_play_tags};
 use super::values::{choice, flag, hosts, key_name, percentage, scalar, seq, serial, tag_list, vars_map};
-use super::{Block, Keywords, Located, Play, Playbook, RoleRef, Step, Vars, VarsFile};
+use super::{Block, Keywords, Located, Play, Playbook, RoleInstance, RoleRef, Step, Vars, VarsFile};
 use crate::error::{located, located_hint};
 use crate::resource::{self, is_template};
 use crate::yaml::{self, Data, Node};
@@ -74,6 +74,17 @@ pub fn load_task_file(
         handlers: false,
     };
     loader.load_task_file(path, &scope, None)
+}
+
+/// The role an `include_role` names, loaded when a host reaches it: its name and
+/// parameters (`tasks_from`, ...) as rendered for that host.
+pub fn load_included_role(
+    name: &Located<String>,
+    params: &crate::resource::Params,
+    playbook_dir: &Path,
+    options: &LoadOptions,
+) -> Result<RoleInstance> {
+    Loader::new(playbook_dir, options).load_role_step(name, params)
 }
 
 #[derive(Default)]

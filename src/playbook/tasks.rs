@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::checks::{two_modules, unknown_task_key};
-use super::keywords::{TaskFields, TASK_KEYWORDS, TASK_UNSUPPORTED};
+use super::checks::{ansible_may_know, two_modules, unknown_task_key, unsupported_module};
+use super::keywords::{TaskFields, LOOP_KEYWORDS, TASK_KEYWORDS, TASK_UNSUPPORTED};
 use super::params::{action, args_params, json_to_data, literal_param, module_params, string_param};
 use super::plays::{Loader, Scope};
 use super::roles::RoleFiles;
 use super::tags::{inherit_role_tags, inherit_tags};
 use super::values::{key_name, seq, string_list};
-use super::{Block, IncludeTasks, Keywords, Located, RoleStep, Step, Task, Vars};
+use super::{Block, IncludeTasks, Keywords, Located, RoleInstance, RoleStep, Step, Task, Vars};
 use crate::error::{located, located_hint, Pos};
 use crate::resource::{self, check_params, is_template, IncludeKind, ModuleKind, ModuleSpec, RawParam};
 use crate::yaml::{self, Data, Node};
@@ -98,8 +98,25 @@ impl Loader<'_> {
                 fields.listen = string_list(value, "listen")?;
                 continue;
             }
-            if name == "action" {
+            // `local_action: copy ...` is `action:` delegated to the controller.
+            if name == "action" || name == "local_action" {
+                if name == "local_action" {
+                    fields.keywords.delegate_to = Some(Located {
+                        value: "localhost".to_string(),
+                        pos: key.pos.clone(),
+                    });
+                }
                 let (spec, written, params) = action(value)?;
+                if std::ptr::eq(spec, &resource::unsupported::SPEC) {
+                    let key = Node {
+                        data: Data::Str {
+                            value: written.value.clone(),
+                            quoted: false,
+                        },
+                        pos: written.pos.clone(),
+                    };
+                    fields.unsupported = Some(deferred(&unsupported_module(&key, &written.value)));
+                }
                 if let Some((first, _, _)) = &module {
                     return Err(two_modules(key, first.name, spec.name));
                 }
@@ -128,10 +145,26 @@ impl Loader<'_> {
                 module = Some((spec, written, value));
                 continue;
             }
+            if !has_module && module.is_none() && ansible_may_know(name) {
+                fields.unsupported = Some(deferred(&unsupported_module(key, name)));
+                let written = Located {
+                    value: name.to_string(),
+                    pos: key.pos.clone(),
+                };
+                module = Some((&resource::unsupported::SPEC, written, value));
+                continue;
+            }
             if name.starts_with("with_") {
                 return Err(located_hint(
                     &key.pos,
-                    format!("loop keyword `{name}` is not supported; supported are loop, with_items, with_list, with_dict, with_fileglob"),
+                    format!(
+                        "loop keyword `{name}` is not supported; supported are {}",
+                        LOOP_KEYWORDS
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                     "write the loop with `loop:` and filters",
                 ));
             }
@@ -144,9 +177,21 @@ impl Loader<'_> {
                 format!("supported modules are: {}", resource::supported_list()),
             ));
         };
+        let is_include = matches!(spec.kind, ModuleKind::Include(_));
         let mut raw = match action_params {
             Some(params) => params,
-            None => module_params(spec, value)?,
+            None => match module_params(spec, value) {
+                Ok(params) => params,
+                // Parameters that do not even split stay a load-time error.
+                Err(e) if !is_include => match module_params(&resource::unsupported::SPEC, value) {
+                    Ok(params) => {
+                        fields.unsupported.get_or_insert(deferred(&e));
+                        params
+                    }
+                    Err(_) => return Err(e),
+                },
+                Err(e) => return Err(e),
+            },
         };
         if let Some(args) = &fields.args {
             let inline: Vec<String> = raw.iter().map(|p| p.name.clone()).collect();
@@ -155,7 +200,20 @@ impl Loader<'_> {
             merged.extend(raw);
             raw = merged;
         }
-        let params = check_params(spec, raw, &written.pos)?;
+        // Ansible checks a module's parameters where the task runs: a task for another
+        // platform (`package: enablerepo=...` under a Red Hat condition) loads, and a host
+        // that reaches it fails with the same message as here. Includes are loader business.
+        let params = match fields.unsupported {
+            Some(_) => unchecked_params(raw),
+            None => match check_params(spec, raw.clone(), &written.pos) {
+                Ok(params) => params,
+                Err(e) if !is_include => {
+                    fields.unsupported = Some(deferred(&e));
+                    unchecked_params(raw)
+                }
+                Err(e) => return Err(e),
+            },
+        };
         self.finish_task(node, spec, written, params, fields, scope)
     }
 
@@ -174,7 +232,10 @@ impl Loader<'_> {
             fields.refuse_for_include(spec, kind)?;
             return self.include(node, spec, kind, params, fields, scope);
         }
-        let source = self.check_source(spec, &params, scope)?;
+        let source = match fields.unsupported {
+            Some(_) => None,
+            None => self.check_source(spec, &params, scope)?,
+        };
         Ok(Step::Task(Box::new(Task {
             pos: node.pos.clone(),
             name: fields.name,
@@ -193,6 +254,7 @@ impl Loader<'_> {
             delay: fields.delay,
             role: scope.role.clone(),
             source,
+            unsupported: fields.unsupported,
         })))
     }
 
@@ -232,10 +294,13 @@ impl Loader<'_> {
                 } else {
                     let path = self.task_file_path(&file, scope)?;
                     // A file including itself is a run-time recursion, loaded when reached.
+                    // An include is dynamic: a file a host never reaches (another OS's
+                    // setup) must not stop the run, so one that does not load is left for
+                    // the host that reaches it, which loads it again and fails there.
                     let tasks = if self.file_stack.contains(&path) {
                         None
                     } else {
-                        Some(self.load_task_file(&path, scope, Some(&file.pos))?)
+                        self.load_task_file(&path, scope, Some(&file.pos)).ok()
                     };
                     (Some(path), tasks)
                 };
@@ -262,22 +327,23 @@ impl Loader<'_> {
                 } else {
                     string_param(&params, "name")
                 };
-                let role = if is_template(&role_name.value) {
+                let role = if is_template(&role_name.value)
+                    || params.values().any(|p| is_template(&p.value.to_string()))
+                {
                     None
                 } else {
-                    let from = |key: &str| params.get(key).and_then(|p| p.value.as_str().map(str::to_string));
-                    let files = RoleFiles {
-                        tasks: from("tasks_from"),
-                        vars: from("vars_from"),
-                        defaults: from("defaults_from"),
-                        handlers: from("handlers_from"),
-                    };
-                    let mut role =
-                        self.load_role(&role_name, Keywords::default(), Vars::new(), &files, None)?;
-                    if is_static {
-                        inherit_role_tags(&mut role, &fields.keywords.tags);
+                    let loaded = self.load_role_step(&role_name, &params);
+                    match loaded {
+                        Ok(mut role) => {
+                            if is_static {
+                                inherit_role_tags(&mut role, &fields.keywords.tags);
+                            }
+                            Some(role)
+                        }
+                        // As for `include_tasks`: loaded again, and failing, where reached.
+                        Err(_) if !is_static => None,
+                        Err(e) => return Err(e),
                     }
-                    Some(role)
                 };
                 Ok(Step::Role(Box::new(RoleStep {
                     pos: node.pos.clone(),
@@ -293,6 +359,22 @@ impl Loader<'_> {
         }
     }
 
+    /// The role an `import_role`/`include_role` names, with its `*_from` files.
+    pub(super) fn load_role_step(
+        &mut self,
+        name: &Located<String>,
+        params: &resource::Params,
+    ) -> Result<RoleInstance> {
+        let from = |key: &str| params.get(key).and_then(|p| p.value.as_str().map(str::to_string));
+        let files = RoleFiles {
+            tasks: from("tasks_from"),
+            vars: from("vars_from"),
+            defaults: from("defaults_from"),
+            handlers: from("handlers_from"),
+        };
+        self.load_role(name, Keywords::default(), Vars::new(), &files, None)
+    }
+
     fn task_file_path(&self, file: &Located<String>, scope: &Scope) -> Result<PathBuf> {
         let path = scope.dir.join(&file.value);
         if path.is_file() {
@@ -303,5 +385,26 @@ impl Loader<'_> {
             format!("task file `{}` not found", file.value),
             format!("looked for {}", path.display()),
         ))
+    }
+}
+
+/// Parameters kept as written, for a task that fails where it runs.
+fn unchecked_params(raw: Vec<RawParam>) -> resource::Params {
+    raw.into_iter()
+        .map(|param| {
+            let value = resource::Param {
+                value: param.value.to_value(),
+                pos: param.value.pos.clone(),
+            };
+            (param.name, value)
+        })
+        .collect()
+}
+
+/// A load-time error kept for the host that reaches the task, its hint on the same line.
+fn deferred(error: &anyhow::Error) -> String {
+    match crate::error::hint_of(error) {
+        Some(hint) => format!("{error:#} (hint: {hint})"),
+        None => format!("{error:#}"),
     }
 }

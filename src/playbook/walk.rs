@@ -41,6 +41,9 @@ pub struct RoleFrame {
 pub enum Item<'p> {
     Task(&'p Task, Context),
     Include(&'p crate::playbook::IncludeTasks, Context),
+    /// An `include_role` loaded when reached: named by a template, looping, or not loadable
+    /// before a host needs it.
+    IncludeRole(&'p crate::playbook::RoleStep, Context),
     /// A block with `rescue`: its parts, each already flattened.
     Rescued {
         block: Vec<Item<'p>>,
@@ -89,24 +92,31 @@ pub fn flatten<'p>(steps: &'p [Step], context: &Context, out: &mut Vec<Item<'p>>
                     });
                 }
             }
+            // An include's `when` decides whether the include runs, once (or per loop item);
+            // unlike an import's, it is not a condition of each included task, which may
+            // well change what it tests (`when: app_installed is not defined`).
             Step::IncludeTasks(include) => {
-                let inner = context.clone().inherit(&include.keywords);
-                match &include.tasks {
-                    // A literal file was loaded with the playbook: same as an import.
-                    Some(tasks) if include.loop_.is_none() => flatten(tasks, &inner, out),
-                    _ => out.push(Item::Include(include, inner)),
-                }
+                let inner = context.clone().inherit_dynamic(&include.keywords);
+                out.push(Item::Include(include, inner));
             }
-            Step::Role(role_step) => {
-                let inner = context.clone().inherit(&role_step.keywords);
-                if let Some(role) = &role_step.role {
-                    for dependency in role.dependencies_in_order() {
-                        let context = inner.clone().with_role(dependency);
-                        flatten(&dependency.tasks, &context, out);
-                    }
+            Step::Role(role_step) => match &role_step.role {
+                Some(role) if role_step.is_static => {
+                    flatten_role(role, &context.clone().inherit(&role_step.keywords), out)
                 }
-            }
+                _ => {
+                    let inner = context.clone().inherit_dynamic(&role_step.keywords);
+                    out.push(Item::IncludeRole(role_step, inner));
+                }
+            },
         }
+    }
+}
+
+/// A role's tasks, its dependencies' first, each under its own role.
+pub fn flatten_role<'p>(role: &'p RoleInstance, context: &Context, out: &mut Vec<Item<'p>>) {
+    for dependency in role.dependencies_in_order() {
+        let context = context.clone().with_role(dependency);
+        flatten(&dependency.tasks, &context, out);
     }
 }
 
@@ -142,6 +152,21 @@ impl Context {
     /// The context of a task of `role` (its defaults, vars and parameters), for handlers.
     pub fn for_role(role: &RoleInstance) -> Context {
         Context::default().with_role(role)
+    }
+
+    /// This context, with a dynamic include's keywords applied on top but its conditions,
+    /// which the include evaluates itself.
+    pub fn inherit_dynamic(self, keywords: &Keywords) -> Context {
+        let mut keywords = keywords.clone();
+        keywords.when.clear();
+        self.inherit(&keywords)
+    }
+
+    /// This context with one more variable, as an include's loop gives its `item`.
+    pub fn with_var(mut self, name: &str, value: serde_json::Value) -> Context {
+        let map: VarMap = [(name.to_string(), value)].into_iter().collect();
+        self.vars.push((Layer::IncludeParams, Arc::new(map)));
+        self
     }
 
     fn with_role(mut self, role: &RoleInstance) -> Context {

@@ -21,6 +21,8 @@ pub enum Effect {
     SetFacts(IndexMap<String, Json>),
     /// Run the handlers notified so far, now (`meta: flush_handlers`).
     FlushHandlers,
+    /// Variables for the rest of the run on the host, at `include_vars` precedence.
+    IncludeVars(IndexMap<String, Json>),
 }
 
 /// What the engine lends a control module: the task's variables and its position.
@@ -31,6 +33,9 @@ pub trait ControlContext {
     fn eval_condition(&self, condition: &Json) -> Result<bool>;
     /// Where the task is, for the messages it fails with.
     fn pos(&self) -> &Pos;
+    /// A controller file the task names, searched where Ansible searches a task's files: its
+    /// role's `subdir` (`vars`, `files`) and the role, beside the task file, the playbook.
+    fn find_file(&self, subdir: &str, name: &str) -> Result<std::path::PathBuf>;
 }
 
 /// A control module's behaviour: its resolved parameters in, its result and effect out.

@@ -24,6 +24,7 @@ pub mod psql;
 pub mod run_command;
 pub mod support;
 pub mod text_edit;
+pub mod unsupported;
 
 /// Declares each module's file and lists its spec in [`MODULES`]: adding a module is its file
 /// plus its name here.
@@ -53,6 +54,7 @@ modules! {
     import_tasks,
     include_role,
     include_tasks,
+    include_vars,
     lineinfile,
     meta,
     package,

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
-const SUPPORTED: &str = "community.general.flattened, dict, env, file, flattened, indexed_items, items, \
-                         list, nested, sequence, subelements, template, together, varnames, vars";
+const SUPPORTED: &str = "community.general.flattened, dict, env, file, first_found, flattened, \
+                         indexed_items, items, list, nested, sequence, subelements, template, \
+                         together, varnames, vars";
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_function(
@@ -82,6 +83,14 @@ fn lookup(
     want_list: bool,
 ) -> Result<Value, Error> {
     let want_list = want_list || kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    if name == "first_found" {
+        let mut terms: Vec<Value> = terms.to_vec();
+        // `lookup('first_found', ['a', 'b'])` means the same as `lookup('first_found', 'a', 'b')`.
+        if terms.len() == 1 && terms[0].kind() == minijinja::value::ValueKind::Seq {
+            terms = terms[0].try_iter()?.collect();
+        }
+        return first_found(state, &terms, kwargs, want_list);
+    }
     let mut results = if super::data_lookups::is_data_lookup(name) {
         let terms = terms
             .iter()
@@ -208,6 +217,49 @@ fn term_lookup(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> R
         let _ = kwargs.get::<Option<Value>>(key);
     }
     Ok(results)
+}
+
+/// `lookup('first_found', ...)`: the first of the named files that exists, searched in the
+/// role and the playbook's directory themselves (as a lookup, not a `with_first_found` loop,
+/// Ansible adds no `files/` or `vars/` subdirectory); an error when none does, unless `skip`.
+fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs, want_list: bool) -> Result<Value, Error> {
+    let mut options = serde_json::Map::new();
+    for key in ["files", "paths", "skip"] {
+        if let Some(value) = kwargs.get::<Option<Value>>(key)? {
+            options.insert(
+                key.to_string(),
+                serde_json::to_value(&value).map_err(|e| invalid(e.to_string()))?,
+            );
+        }
+    }
+    kwargs.assert_all_used()?;
+    let mut all = serde_json::to_value(terms).map_err(|e| invalid(e.to_string()))?;
+    if !options.is_empty() {
+        // Options given as keywords apply to plain file names given as terms.
+        if let (Some(items), false) = (all.as_array(), options.contains_key("files")) {
+            options.insert("files".into(), serde_json::Value::Array(items.clone()));
+        }
+        all = serde_json::Value::Array(vec![serde_json::Value::Object(options)]);
+    }
+    let (names, skip) = crate::playbook::search::first_found_candidates(&all).map_err(invalid)?;
+    let mut bases: Vec<PathBuf> = Vec::new();
+    for var in ["role_path", "playbook_dir"] {
+        if let Some(dir) = state.lookup(var).filter(|v| !v.is_undefined() && !v.is_none()) {
+            bases.push(PathBuf::from(super::python::value_to_python_str(&dir)?));
+        }
+    }
+    match crate::playbook::search::first_existing(&names, &bases) {
+        Some(path) => {
+            let path = Value::from(path.display().to_string());
+            Ok(if want_list { Value::from(vec![path]) } else { path })
+        }
+        None if skip => Ok(if want_list {
+            Value::from(Vec::<Value>::new())
+        } else {
+            Value::from("")
+        }),
+        None => Err(invalid("No file was found when using first_found.")),
+    }
 }
 
 /// The key under which the lazy scope returns itself, so `lookup('template')` renders with

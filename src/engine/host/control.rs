@@ -26,6 +26,29 @@ impl ControlContext for TaskControl<'_> {
     fn pos(&self) -> &Pos {
         &self.origin.pos
     }
+
+    fn find_file(&self, subdir: &str, name: &str) -> Result<std::path::PathBuf> {
+        let role = self
+            .stack
+            .lookup("role_path")
+            .and_then(|(_, path)| path.as_str())
+            .map(std::path::PathBuf::from);
+        let task_dir = self.origin.pos.path.parent().unwrap_or(std::path::Path::new("."));
+        let dirs =
+            crate::playbook::search::search_dirs(role.as_deref(), task_dir, &self.run.playbook_dir, subdir);
+        crate::playbook::search::find(name, &dirs).map_err(|looked| {
+            let looked: Vec<String> = looked.iter().map(|d| d.display().to_string()).collect();
+            crate::error::located_hint(
+                &self.origin.pos,
+                format!("file `{name}` not found"),
+                if looked.is_empty() {
+                    "the path is absolute and does not exist".to_string()
+                } else {
+                    format!("looked in {}", looked.join(", "))
+                },
+            )
+        })
+    }
 }
 
 impl HostRunner {
@@ -57,10 +80,23 @@ impl HostRunner {
                     run.events.debug(&self.name, &self.redact(&text));
                 }
             }
-            Effect::SetFacts(facts) => {
-                for (name, value) in facts {
-                    self.registered.remove(&name);
-                    self.host_facts.insert(name, value);
+            Effect::SetFacts(facts) => match &self.delegated_to {
+                // `delegate_facts`: the facts are the delegated host's, seen through hostvars.
+                Some(host) if walk::literal(&task.keywords.delegate_facts) == Some(true) => {
+                    run.publish_facts(host, facts.into_iter().collect());
+                }
+                _ => {
+                    for (name, value) in facts {
+                        self.registered.remove(&name);
+                        self.host_facts.insert(name, value);
+                    }
+                    run.publish_facts(&self.name, self.visible_facts());
+                }
+            },
+            Effect::IncludeVars(vars) => {
+                let included = Arc::make_mut(&mut self.included_vars);
+                for (name, value) in vars {
+                    included.insert(name, value);
                 }
             }
             Effect::FlushHandlers => {

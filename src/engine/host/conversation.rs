@@ -54,7 +54,10 @@ impl HostRunner {
             } else {
                 "deploy".to_string()
             };
-            shell.send(lock_script(run, &lock_name).as_str()).await?;
+            // A delegated task's host is locked by its own run, or is the controller.
+            if self.delegated_to.is_none() {
+                shell.send(lock_script(run, &lock_name).as_str()).await?;
+            }
             self.shell = Some((wanted, shell));
         }
         Ok(())

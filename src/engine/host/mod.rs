@@ -7,6 +7,7 @@
 
 mod control;
 mod conversation;
+mod delegate;
 mod files;
 mod handlers;
 mod outcome;
@@ -36,7 +37,7 @@ use crate::transport::{random_token, Become, BecomeMethod, Connection, RemoteShe
 use crate::vars::{Layer, VarMap, VarStack};
 
 pub use self::outcome::{HostReport, Status, StepResult};
-use self::{conversation::*, files::*, handlers::*, redact::*, resolve::*, stage::*};
+use self::{conversation::*, delegate::*, files::*, handlers::*, redact::*, resolve::*, stage::*};
 
 /// The state of one host across the plays of a run.
 pub struct HostRunner {
@@ -49,6 +50,8 @@ pub struct HostRunner {
     facts: VarMap,
     /// `set_fact` and registered results: they outlive the play, as in Ansible.
     host_facts: VarMap,
+    /// Variables from `include_vars`: they outlive the play too, below `set_fact`.
+    included_vars: Arc<VarMap>,
     registered: HashMap<String, Registered>,
     /// Handlers a failed earlier run had notified, read from the host.
     pending_handlers: Vec<String>,
@@ -64,6 +67,12 @@ pub struct HostRunner {
     /// A plan never applies: once it has planned a change (or a handler) on this host, every
     /// later probe reads the host as it is before that change, not as apply would find it.
     planned_unapplied: bool,
+    /// Connections to the hosts tasks are delegated to (`delegate_to`), kept for the run.
+    delegates: HashMap<String, Delegate>,
+    /// While a delegated task runs: the host it runs on (its connection is swapped in).
+    delegated_to: Option<String>,
+    /// While this host runs a `run_once` task for the batch.
+    in_run_once: bool,
     report: HostReport,
     next_id: usize,
     rounds: usize,
@@ -87,6 +96,7 @@ impl HostRunner {
             token: random_token(),
             facts: VarMap::new(),
             host_facts: VarMap::new(),
+            included_vars: Arc::default(),
             registered: HashMap::new(),
             pending_handlers: Vec::new(),
             in_handlers: false,
@@ -94,6 +104,9 @@ impl HostRunner {
             matched: BTreeSet::new(),
             drifted: Vec::new(),
             secrets: BTreeSet::new(),
+            delegates: HashMap::new(),
+            delegated_to: None,
+            in_run_once: false,
             next_id: 0,
             rounds: 0,
         }
@@ -103,9 +116,16 @@ impl HostRunner {
         self.report.failed()
     }
 
-    /// The facts gathered on this host, for `hostvars` of other hosts.
+    /// The facts gathered on this host, for `hostvars` of other hosts: both spellings, as
+    /// in Ansible (`hostvars[h].ansible_distribution`, `hostvars[h].ansible_facts.distribution`).
     pub fn visible_facts(&self) -> VarMap {
         let mut all = self.facts.clone();
+        if !self.facts.is_empty() {
+            all.insert(
+                "ansible_facts".into(),
+                Json::Object(resolve::strip_prefix(&self.facts)),
+            );
+        }
         all.extend(self.host_facts.clone());
         all
     }
@@ -127,6 +147,9 @@ impl HostRunner {
         if let Some(connection) = self.connection.take() {
             self.report.execs = connection.exec_count();
             let _ = connection.close().await;
+        }
+        for (_, delegate) in self.delegates.drain() {
+            delegate.close().await;
         }
         let secrets = std::mem::take(&mut self.secrets);
         redact_report(&mut self.report, &secrets);
@@ -173,6 +196,7 @@ impl HostRunner {
         self.ensure_shell(run, play_become.clone(), method).await?;
         if self.facts.is_empty() {
             self.gather_facts().await?;
+            run.publish_facts(&self.name, self.visible_facts());
         }
         let gather = !matches!(
             play.gather_facts.as_ref().map(|f| &f.value),
@@ -257,6 +281,45 @@ impl HostRunner {
         Ok(())
     }
 
+    /// The contexts a dynamic include runs its tasks in: none when its conditions do not
+    /// hold, one per loop item (with `item`, or its `loop_var`) when it loops, else one.
+    fn include_iterations(
+        &self,
+        run: &RunShared,
+        base: &VarStack,
+        own: &[crate::playbook::Located<String>],
+        loop_: &Option<crate::playbook::Loop>,
+        pos: &Pos,
+        context: &Context,
+    ) -> Result<Vec<Context>> {
+        let stack = self.task_stack(base, context, &BTreeMap::new());
+        let origin = Origin::new(pos.clone());
+        // The enclosing blocks' conditions first (they stay on the included tasks too).
+        if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
+            return Ok(Vec::new());
+        }
+        let Some(l) = loop_ else {
+            let holds = self.conditions_hold(run, &[], own, &stack, &origin)?;
+            return Ok(if holds { vec![context.clone()] } else { Vec::new() });
+        };
+        let loop_var = l.loop_var.as_ref().map_or("item", |v| v.value.as_str());
+        let mut contexts = Vec::new();
+        for (index, item) in resolve::loop_items(run, "include", context, l, &stack)?
+            .into_iter()
+            .enumerate()
+        {
+            let mut inner = context.clone().with_var(loop_var, item);
+            if let Some(index_var) = &l.index_var {
+                inner = inner.with_var(&index_var.value, json!(index));
+            }
+            let item_stack = self.task_stack(base, &inner, &BTreeMap::new());
+            if self.conditions_hold(run, &[], own, &item_stack, &origin)? {
+                contexts.push(inner);
+            }
+        }
+        Ok(contexts)
+    }
+
     async fn gather_facts(&mut self) -> Result<()> {
         let mut probe = ProbeScript::new(&self.token);
         probe.section("facts", &crate::facts::script());
@@ -291,31 +354,89 @@ impl HostRunner {
                         self.run_task(run, play, base, task, context, stage).await?;
                     }
                     Item::Include(include, context) => {
-                        let stack = self.task_stack(base, context, &BTreeMap::new());
-                        let origin = Origin::new(include.pos.clone());
-                        if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
-                            continue;
+                        let own = &include.keywords.when;
+                        for context in
+                            self.include_iterations(run, base, own, &include.loop_, &include.pos, context)?
+                        {
+                            let stack = self.task_stack(base, &context, &BTreeMap::new());
+                            let file = run.templar.render_str(
+                                &include.file.value,
+                                &stack,
+                                &Origin::new(include.file.pos.clone()),
+                            )?;
+                            let file = file.as_str().with_context(|| {
+                                format!(
+                                    "{}: include_tasks: the file name is not a string",
+                                    include.file.pos
+                                )
+                            })?;
+                            let base_dir = include
+                                .pos
+                                .path
+                                .parent()
+                                .map(std::path::Path::to_path_buf)
+                                .unwrap_or_default();
+                            let path = base_dir.join(file);
+                            let loaded;
+                            let steps = match (&include.tasks, &include.path) {
+                                // Loaded with the playbook, and the same file for this host.
+                                (Some(tasks), Some(preloaded)) if *preloaded == path => tasks,
+                                _ => {
+                                    loaded = crate::playbook::load_task_file(
+                                        &path,
+                                        include.role.clone(),
+                                        &run.playbook_dir,
+                                        &run.load_options,
+                                    )?;
+                                    &loaded
+                                }
+                            };
+                            // The included steps live as long as the host runs them, no longer.
+                            let mut inner = Vec::new();
+                            walk::flatten(steps, &context, &mut inner);
+                            self.run_items(run, play, base, &inner, stage).await?;
                         }
-                        let file = run.templar.render_str(&include.file.value, &stack, &origin)?;
-                        let file = file
-                            .as_str()
-                            .context("include_tasks: the file name is not a string")?;
-                        let base_dir = include
-                            .pos
-                            .path
-                            .parent()
-                            .map(std::path::Path::to_path_buf)
-                            .unwrap_or_default();
-                        let steps = crate::playbook::load_task_file(
-                            &base_dir.join(file),
-                            include.role.clone(),
-                            &run.playbook_dir,
-                            &run.load_options,
-                        )?;
-                        // The included steps live as long as the host runs them, no longer.
-                        let mut inner = Vec::new();
-                        walk::flatten(&steps, context, &mut inner);
-                        self.run_items(run, play, base, &inner, stage).await?;
+                    }
+                    Item::IncludeRole(step, context) => {
+                        let own = &step.keywords.when;
+                        for context in
+                            self.include_iterations(run, base, own, &step.loop_, &step.pos, context)?
+                        {
+                            let stack = self.task_stack(base, &context, &BTreeMap::new());
+                            let mut params = step.params.clone();
+                            for param in params.values_mut() {
+                                param.value = run.templar.render_value(
+                                    &param.value,
+                                    &stack,
+                                    &Origin::new(param.pos.clone()),
+                                )?;
+                            }
+                            let name = run.templar.render_str(
+                                &step.role_name.value,
+                                &stack,
+                                &Origin::new(step.role_name.pos.clone()),
+                            )?;
+                            let name = crate::playbook::Located {
+                                value: name.as_str().map_or_else(|| name.to_string(), str::to_string),
+                                pos: step.role_name.pos.clone(),
+                            };
+                            let loaded;
+                            let role = match &step.role {
+                                Some(role) if name.value == step.role_name.value => role,
+                                _ => {
+                                    loaded = crate::playbook::load_included_role(
+                                        &name,
+                                        &params,
+                                        &run.playbook_dir,
+                                        &run.load_options,
+                                    )?;
+                                    &loaded
+                                }
+                            };
+                            let mut inner = Vec::new();
+                            walk::flatten_role(role, &context, &mut inner);
+                            self.run_items(run, play, base, &inner, stage).await?;
+                        }
                     }
                     Item::Rescued {
                         block,

@@ -3,6 +3,7 @@
 //! variable stack of each task.
 
 use super::*;
+use crate::playbook::{Loop, LoopKind};
 
 impl HostRunner {
     pub(super) fn base_stack(
@@ -17,11 +18,6 @@ impl HostRunner {
         // `vars:` of an `import_playbook`, then the play's own (which win).
         stack.push(Layer::PlayVars, node_map(&play.vars));
         stack.push(Layer::PlayVars, node_map(&play.keywords.vars));
-        for file in &play.vars_files {
-            if let Some(vars) = &file.vars {
-                stack.push(Layer::PlayVarsFiles, node_map(vars));
-            }
-        }
         let mut facts = if gather { self.facts.clone() } else { VarMap::new() };
         if gather {
             facts.insert("ansible_facts".into(), Json::Object(strip_prefix(&self.facts)));
@@ -29,6 +25,17 @@ impl HostRunner {
         facts.extend(self.host_facts.clone());
         stack.push(Layer::Facts, facts);
         stack.push(Layer::ExtraVars, run.extra_vars.clone());
+        stack.push(Layer::Magic, run.magic_vars(&self.name));
+        // Templated names (`vars/{{ ansible_os_family }}.yml`) are rendered for this host, with
+        // what it knows so far: inventory, play vars, facts, extra vars.
+        for file in &play.vars_files {
+            let vars = file.load_for_host(|candidate| {
+                let origin = Origin::new(candidate.pos.clone());
+                let name = run.templar.render_str(&candidate.value, &stack, &origin)?;
+                Ok(name.as_str().map_or_else(|| name.to_string(), str::to_string))
+            })?;
+            stack.push(Layer::PlayVarsFiles, node_map(&vars));
+        }
         let mut magic = run.magic_vars(&self.name);
         magic.insert("play_hosts".into(), json!(play_hosts));
         magic.insert("ansible_play_hosts".into(), json!(play_hosts));
@@ -69,6 +76,9 @@ impl HostRunner {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect::<VarMap>(),
             );
+        }
+        if !self.included_vars.is_empty() {
+            stack.push(Layer::IncludeVars, Arc::clone(&self.included_vars));
         }
         for (name, value) in &self.host_facts {
             stack.set(Layer::Facts, name, value.clone());
@@ -112,9 +122,11 @@ impl HostRunner {
     pub(super) fn registered_dependencies(&self, task: &Task, context: &Context) -> Vec<String> {
         let mut texts: Vec<String> = task.keywords.when.iter().map(|w| w.value.clone()).collect();
         texts.extend(context.when.iter().map(|(w, _)| w.clone()));
-        texts.extend(task.params.values().map(|p| p.value.to_string()));
+        // In parameters and loops only the template parts name variables: a literal
+        // `"installed once"` does not read a result registered as `once`.
+        texts.extend(task.params.values().map(|p| template_parts(&p.value.to_string())));
         if let Some(l) = &task.loop_ {
-            texts.push(l.items.to_value().to_string());
+            texts.push(template_parts(&l.items.to_value().to_string()));
         }
         self.registered
             .keys()
@@ -135,15 +147,50 @@ impl HostRunner {
         if !run.tags_match(task) {
             return Ok(());
         }
-        // `run_once`: only the play's first host runs it.
-        if walk::literal(&task.keywords.run_once) == Some(true) {
-            let first = base
+        // `run_once`: the first host of the batch to reach it runs it; the others wait for it
+        // and take what it registered, as Ansible gives every host of the batch the result.
+        if walk::literal(&task.keywords.run_once) == Some(true) && !self.in_run_once {
+            let batch = base
                 .lookup("ansible_play_hosts")
-                .and_then(|(_, hosts)| hosts.as_array()?.first()?.as_str().map(str::to_string));
-            if first.is_some_and(|first| first != self.name) {
+                .map(|(_, hosts)| hosts.to_string())
+                .unwrap_or_default();
+            let cell = run.run_once_cell(format!("{}|{batch}", task.pos));
+            let mut ran_here = false;
+            let shared = cell
+                .get_or_try_init(|| async {
+                    ran_here = true;
+                    self.in_run_once = true;
+                    let ran = Box::pin(self.run_task(run, play, base, task, context, stage)).await;
+                    self.in_run_once = false;
+                    ran?;
+                    let Some(register) = &task.register else {
+                        return Ok(Json::Null);
+                    };
+                    // The others need the result now: apply what it waits on.
+                    if matches!(self.registered.get(&register.value), Some(Registered::Pending))
+                        && run.options.mode == Mode::Apply
+                    {
+                        self.flush(run, stage).await?;
+                    }
+                    Ok::<Json, anyhow::Error>(match self.registered.get(&register.value) {
+                        Some(Registered::Known(value)) => value.clone(),
+                        _ => Json::Null,
+                    })
+                })
+                .await?
+                .clone();
+            if !ran_here {
                 self.skip(run, task, context);
-                return Ok(());
+                if let Some(register) = &task.register {
+                    let value = if shared.is_null() {
+                        Registered::Pending
+                    } else {
+                        Registered::Known(shared)
+                    };
+                    self.registered.insert(register.value.clone(), value);
+                }
             }
+            return Ok(());
         }
         // A task reading a registered result first needs that result: probe what is queued,
         // and when applying, apply what is pending (one more round, same exec).
@@ -191,6 +238,13 @@ impl HostRunner {
             .map(|(k, v)| (k.clone(), v.to_value()))
             .collect();
         let mut stack = self.task_stack(base, context, &task_vars);
+        if self.delegated_to.is_none() {
+            if let Some(host) = self.delegate_of(run, task, &stack)? {
+                return self
+                    .run_delegated(run, play, base, task, context, stage, host)
+                    .await;
+            }
+        }
         let origin = self.origin(task);
         // Block and role conditions first; the task's own `when` is evaluated per loop item.
         if !self.conditions_hold(run, &context.when, &[], &stack, &origin)? {
@@ -199,13 +253,10 @@ impl HostRunner {
         }
         let items = match &task.loop_ {
             None => vec![None],
-            Some(l) => {
-                let rendered =
-                    run.templar
-                        .render_value(&l.items.to_value(), &stack, &Origin::new(l.pos.clone()))?;
-                let items = l.kind.items(rendered).with_context(|| l.pos.to_string())?;
-                items.into_iter().map(Some).collect()
-            }
+            Some(l) => loop_items(run, &task.module_name.value, context, l, &stack)?
+                .into_iter()
+                .map(Some)
+                .collect(),
         };
         let loop_var = task
             .loop_
@@ -313,6 +364,11 @@ impl HostRunner {
         diff: Diff,
     ) -> PlannedStep {
         let location = format!("{}:{}", run.relative(&task.pos.path), task.pos.line);
+        // A reviewer must see where a delegated step acts.
+        let target = match &self.delegated_to {
+            Some(host) => format!("{target} (on {host})"),
+            None => target,
+        };
         PlannedStep {
             module: task.module.name.to_string(),
             task: task
@@ -339,6 +395,11 @@ impl HostRunner {
         item: LoopItem,
         stage: &mut Stage,
     ) -> Result<Json> {
+        // A task the loader could not check fails where a host reaches it, as under Ansible,
+        // before its parameters are even rendered.
+        if let Some(reason) = &task.unsupported {
+            bail!("{reason}");
+        }
         let LoopItem { stack, label } = item;
         let origin = self.origin(task);
         let params: Json = Json::Object(
@@ -481,6 +542,113 @@ pub(super) enum Registered {
     Pending,
 }
 
+/// A loop's items, prepared as its keyword prepares them. `action` is the module as written:
+/// `with_first_found` searches by it.
+pub(super) fn loop_items(
+    run: &RunShared,
+    action: &str,
+    context: &Context,
+    l: &Loop,
+    stack: &VarStack,
+) -> Result<Vec<Json>> {
+    let origin = Origin::new(l.pos.clone());
+    if l.kind == LoopKind::FirstFound {
+        return first_found_items(run, action, context, l, stack);
+    }
+    let rendered = run.templar.render_value(&l.items.to_value(), stack, &origin)?;
+    // Each `with_<name>` runs the lookup of that name on its terms (`LoopKind::items`).
+    let items = l.kind.items(rendered).map_err(|e| anyhow!("{}: {e:#}", l.pos))?;
+    Ok(match l.kind {
+        LoopKind::Fileglob => {
+            let dirs = search_dirs_for(run, &l.pos, context, "files");
+            let mut files = Vec::new();
+            for pattern in &items {
+                let pattern = pattern
+                    .as_str()
+                    .with_context(|| format!("{}: `with_fileglob` takes patterns, found {pattern}", l.pos))?;
+                files.extend(
+                    crate::playbook::search::glob(pattern, &dirs)
+                        .into_iter()
+                        .map(|p| json!(p.display().to_string())),
+                );
+            }
+            files
+        }
+        _ => items,
+    })
+}
+
+/// `with_first_found`: the first file named that exists, searched where the task's module
+/// looks (Ansible picks `templates`, `vars` or `files` by the module's name), as a one-item
+/// list; names whose variables are undefined are passed over, as under Ansible.
+fn first_found_items(
+    run: &RunShared,
+    action: &str,
+    context: &Context,
+    l: &Loop,
+    stack: &VarStack,
+) -> Result<Vec<Json>> {
+    let origin = Origin::new(l.pos.clone());
+    let terms = render_defined(run, &l.items.to_value(), stack, &origin);
+    let (names, skip) =
+        crate::playbook::search::first_found_candidates(&terms).map_err(|e| anyhow!("{}: {e}", l.pos))?;
+    let subdir = ["template", "var", "file"]
+        .into_iter()
+        .find(|s| action.contains(s))
+        .map_or("files".to_string(), |s| format!("{s}s"));
+    let dirs = search_dirs_for(run, &l.pos, context, &subdir);
+    match crate::playbook::search::first_existing(&names, &dirs) {
+        Some(path) => Ok(vec![json!(path.display().to_string())]),
+        None if skip => Ok(Vec::new()),
+        None => Err(crate::error::located_hint(
+            &l.pos,
+            "no file was found when using first_found",
+            format!(
+                "looked for {} in {}",
+                names.join(", "),
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// A value rendered with the parts whose variables are undefined left out.
+fn render_defined(run: &RunShared, value: &Json, stack: &VarStack, origin: &Origin) -> Json {
+    match value {
+        Json::Array(items) => Json::Array(
+            items
+                .iter()
+                .map(|v| render_defined(run, v, stack, origin))
+                .filter(|v| !v.is_null())
+                .collect(),
+        ),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), render_defined(run, v, stack, origin)))
+                .collect(),
+        ),
+        other => run
+            .templar
+            .render_value(other, stack, origin)
+            .unwrap_or(Json::Null),
+    }
+}
+
+/// Where a task's controller files are searched: its role, its file's directory, the playbook.
+pub(super) fn search_dirs_for(
+    run: &RunShared,
+    at: &Pos,
+    context: &Context,
+    subdir: &str,
+) -> Vec<std::path::PathBuf> {
+    let role = context.role.as_ref().map(|r| r.path.as_path());
+    let task_dir = at.path.parent().unwrap_or(std::path::Path::new("."));
+    crate::playbook::search::search_dirs(role, task_dir, &run.playbook_dir, subdir)
+}
+
 pub(super) fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<String> {
     let becomes = walk::literal(&task.keywords.become_)
         .or(context.become_)
@@ -523,6 +691,25 @@ pub(super) fn play_become(play: &Play) -> Option<String> {
     anywhere.then(|| "root".to_string())
 }
 
+/// The expressions and statements of template text (`{{ ... }}`, `{% ... %}`), joined.
+pub(super) fn template_parts(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+        let close = if rest[start..].starts_with("{{") {
+            "}}"
+        } else {
+            "%}"
+        };
+        let inner = &rest[start + 2..];
+        let end = inner.find(close).unwrap_or(inner.len());
+        out.push_str(&inner[..end]);
+        out.push(' ');
+        rest = &inner[(end + close.len()).min(inner.len())..];
+    }
+    out
+}
+
 /// Whether template text mentions `name` as a variable (a whole identifier).
 pub(super) fn mentions(text: &str, name: &str) -> bool {
     let bytes = text.as_bytes();
@@ -554,6 +741,14 @@ pub(super) fn strip_prefix(facts: &VarMap) -> serde_json::Map<String, Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn template_parts_are_what_reads_variables() {
+        assert_eq!(template_parts("installed once"), "");
+        assert!(mentions(&template_parts("{{ once.stdout }} and once"), "once"));
+        assert!(mentions(&template_parts("a {% if once %}x{% endif %}"), "once"));
+        assert!(!mentions(&template_parts("{{ x }} once"), "once"));
+    }
 
     #[test]
     fn mentions_whole_identifiers_only() {

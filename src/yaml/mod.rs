@@ -6,18 +6,24 @@
 //! checked, say), and plain scalars must resolve the YAML 1.1 way PyYAML resolves them, since
 //! that is what users' files were written against (`yes`/`no`/`on`/`off` are booleans, `0644`
 //! is octal). So this module builds its own tree from the marked events of `yaml-rust2`,
-//! expanding anchors, aliases and `<<` merge keys, and refusing duplicate keys.
+//! expanding anchors, aliases and `<<` merge keys, and refusing duplicate keys. What each
+//! scalar means is `resolve`'s job.
 
+mod resolve;
+
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use crate::error::{located, located_hint, Pos, SourceError};
+
+use resolve::{check_collection_tag, resolve_scalar, Scalar};
 
 /// A YAML node and where it starts.
 #[derive(Clone, Debug, PartialEq)]
@@ -176,13 +182,50 @@ pub fn utf8_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
 /// is read; a stream of several documents is an error, as it is for Ansible.
 pub fn parse_str(text: &str, path: &Path) -> Result<Node> {
     let path = Arc::new(path.to_path_buf());
+    // A byte order mark is not content; PyYAML drops it too.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Ansible reads a file as JSON first and as YAML only if that fails, and JSON numbers
+    // are not YAML 1.1's (`1e5` is a number in JSON, a string in YAML 1.1).
+    let json = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+    // Valid JSON has tabs only as whitespace between tokens (a tab inside a string must be
+    // escaped), where YAML's scanner refuses some of them; as spaces, every column stays.
+    let mut attempt = if json {
+        Cow::Owned(text.replace('\t', " "))
+    } else {
+        Cow::Borrowed(text)
+    };
+    loop {
+        let (builder, parsed) = build(&attempt, &path, json);
+        match parsed {
+            // PyYAML takes a tab after `:` as the separator it is; yaml-rust2 refuses it
+            // before some values. A space in its place means the same and keeps the columns.
+            Err(scan)
+                if scan
+                    .info()
+                    .contains("':' must be followed by a valid YAML whitespace") =>
+            {
+                match separator_tabs_to_spaces(&attempt, scan.marker().index()) {
+                    Some(fixed) => attempt = Cow::Owned(fixed),
+                    None => return finish(&attempt, &path, builder, Err(scan)),
+                }
+            }
+            parsed => return finish(&attempt, &path, builder, parsed),
+        }
+    }
+}
+
+/// Runs the parser over `text`, building the tree as events come.
+fn build(text: &str, path: &Arc<PathBuf>, json: bool) -> (Builder, Result<(), ScanError>) {
     let mut builder = Builder {
-        path: Arc::clone(&path),
+        path: Arc::clone(path),
         stack: Vec::new(),
         anchors: HashMap::new(),
         aliased_nodes: 0,
         documents: Vec::new(),
         error: None,
+        json,
+        unterminated_tail: unterminated_tail(text),
+        pending_block: None,
     };
     let mut parser = Parser::new_from_str(text);
     // Events are pulled in a flat loop: `Parser::load` recurses once per nesting level and
@@ -199,6 +242,44 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Node> {
             Err(scan) => break Err(scan),
         }
     };
+    (builder, parsed)
+}
+
+/// The tabs just before character `index` (where the scanner stopped), after a `:`, turned
+/// into spaces; `None` if there are none.
+fn separator_tabs_to_spaces(text: &str, index: usize) -> Option<String> {
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut start = index.min(chars.len());
+    while start > 0 && chars[start - 1] == '\t' {
+        start -= 1;
+    }
+    if start == index || start == 0 || chars[start - 1] != ':' {
+        return None;
+    }
+    chars[start..index].fill(' ');
+    Some(chars.into_iter().collect())
+}
+
+/// The last line of `text` when the text does not end with a line break, with its line
+/// number (1-based), if it holds anything a block scalar could end with.
+fn unterminated_tail(text: &str) -> Option<(usize, String)> {
+    if text.is_empty() || text.ends_with(['\n', '\r']) {
+        return None;
+    }
+    let start = text.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let line = 1 + text[..start].matches('\n').count() + text[..start].matches('\r').count()
+        - text[..start].matches("\r\n").count();
+    let tail = &text[start..];
+    (!tail.trim().is_empty()).then(|| (line, tail.to_string()))
+}
+
+fn finish(
+    text: &str,
+    path: &Arc<PathBuf>,
+    mut builder: Builder,
+    parsed: Result<(), ScanError>,
+) -> Result<Node> {
+    let path = Arc::clone(path);
     if let Err(scan) = parsed {
         let mark = scan.marker();
         let info = scan.info();
@@ -223,6 +304,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Node> {
     if let Some(err) = builder.error {
         return Err(err.into());
     }
+    builder.end_unterminated_block();
     let mut documents = builder.documents.into_iter();
     let first = documents.next().unwrap_or(Node {
         data: Data::Null,
@@ -272,9 +354,73 @@ struct Builder {
     aliased_nodes: usize,
     documents: Vec<Node>,
     error: Option<SourceError>,
+    /// The text is a JSON document, which Ansible reads as JSON.
+    json: bool,
+    /// The text's last line when it has no line break (see [`unterminated_tail`]).
+    unterminated_tail: Option<(usize, String)>,
+    /// Where the last event was a block scalar that may run to the end of that last line.
+    pending_block: Option<Pos>,
 }
 
 impl Builder {
+    /// yaml-rust2 ends a block scalar that runs to the end of a text without a final line
+    /// break with a line break anyway; PyYAML, with nothing to keep, ends it without one.
+    fn end_unterminated_block(&mut self) {
+        let (Some(pos), Some((tail_line, tail))) = (&self.pending_block, &self.unterminated_tail) else {
+            return;
+        };
+        let Some(last) = self.documents.last_mut() else {
+            return;
+        };
+        let mut node = last;
+        let mut root = true;
+        loop {
+            let has_child = match &node.data {
+                Data::Seq(items) => !items.is_empty(),
+                Data::Map(entries) => !entries.is_empty(),
+                _ => false,
+            };
+            if !has_child {
+                break;
+            }
+            root = false;
+            node = match &mut node.data {
+                Data::Seq(items) => items.last_mut().expect("the list is not empty"),
+                Data::Map(entries) => &mut entries.last_mut().expect("the mapping is not empty").1,
+                _ => unreachable!("only collections have children"),
+            };
+        }
+        // Below the root, a line that is not indented cannot be a block scalar's.
+        let indented = root || tail.starts_with([' ', '\t']);
+        if let Data::Str { value, .. } = &mut node.data {
+            let content = tail.trim();
+            if node.pos == *pos
+                && pos.line <= *tail_line
+                && indented
+                && value.strip_suffix('\n').is_some_and(|v| v.ends_with(content))
+            {
+                value.pop();
+            }
+        }
+    }
+
+    /// Whether the next value pushed is a mapping key.
+    fn expects_key(&self) -> bool {
+        match self.stack.last() {
+            Some((
+                Node {
+                    data: Data::Map(entries),
+                    ..
+                },
+                _,
+            )) => !matches!(
+                entries.last(),
+                Some((_, value)) if matches!(value.data, Data::Null) && value.pos.line == 0
+            ),
+            _ => false,
+        }
+    }
+
     fn pos(&self, mark: Marker) -> Pos {
         Pos::new(&self.path, mark.line(), mark.col() + 1)
     }
@@ -306,6 +452,10 @@ impl Builder {
         }
     }
 
+    /// Expands merge keys and checks the keys, as PyYAML's `flatten_mapping` and Ansible's
+    /// `construct_mapping` do: the merged entries come first, in the order of their sources
+    /// (the first source that has a key gives its value), then the mapping's own entries,
+    /// whose values win over merged ones while the key keeps its merged place.
     fn finish_map(&mut self, node: Node) -> Result<Node, SourceError> {
         let Data::Map(entries) = node.data else {
             unreachable!("finish_map is called on mappings")
@@ -313,6 +463,13 @@ impl Builder {
         let mut explicit: Vec<(Node, Node)> = Vec::new();
         let mut merged: Vec<(Node, Node)> = Vec::new();
         for (key, value) in entries {
+            if matches!(key.data, Data::Seq(_) | Data::Map(_)) {
+                return Err(SourceError::new(
+                    &key.pos,
+                    format!("a mapping key cannot be {}", key.type_name()),
+                )
+                .with_hint("a key is text, a number, a boolean or null, as Ansible reads YAML"));
+            }
             if key.as_str() == Some("<<") && !matches!(key.data, Data::Str { quoted: true, .. }) {
                 let sources: Vec<Node> = match value.data {
                     Data::Map(_) => vec![value],
@@ -355,19 +512,22 @@ impl Builder {
             }
             explicit.push((key, value));
         }
-        for (k, v) in merged {
-            if !explicit.iter().any(|(e, _)| same_key(e, &k)) {
-                explicit.push((k, v));
-            }
-        }
         // The parser marks a block mapping after its first key has been scanned; the first
         // key is where a reader sees the mapping begin.
         let pos = match explicit.first() {
             Some((key, _)) if (key.pos.line, key.pos.col) < (node.pos.line, node.pos.col) => key.pos.clone(),
             _ => node.pos,
         };
+        for (key, value) in explicit {
+            // The entry as written replaces the merged one (its key's position is the one a
+            // reader looks for), in the merged entry's place.
+            match merged.iter_mut().find(|(m, _)| same_key(m, &key)) {
+                Some(entry) => *entry = (key, value),
+                None => merged.push((key, value)),
+            }
+        }
         Ok(Node {
-            data: Data::Map(explicit),
+            data: Data::Map(merged),
             pos,
         })
     }
@@ -394,8 +554,29 @@ fn node_count(node: &Node) -> usize {
     }
 }
 
+/// Whether two keys are one key of a Python `dict`: equal text, or equal numbers (`1`, `1.0`
+/// and `true` are one key), or both null.
 fn same_key(a: &Node, b: &Node) -> bool {
-    a.key_string().is_some() && a.key_string() == b.key_string()
+    match (&a.data, &b.data) {
+        (Data::Str { value: x, .. }, Data::Str { value: y, .. }) => x == y,
+        (Data::Null, Data::Null) => true,
+        (Data::Float(x), Data::Float(y)) => x == y,
+        (x, y) => match (exact_integer(x), exact_integer(y)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        },
+    }
+}
+
+/// A boolean, an integer, or a float with no fraction, as the integer Python compares it as.
+fn exact_integer(data: &Data) -> Option<i128> {
+    match data {
+        Data::Bool(b) => Some(i128::from(*b)),
+        Data::Int(i) => Some(i128::from(*i)),
+        // Every float of 2^63 or more is an integer, and no `Int` is that large.
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 9.3e18 => Some(*f as i128),
+        _ => None,
+    }
 }
 
 impl MarkedEventReceiver for Builder {
@@ -404,10 +585,33 @@ impl MarkedEventReceiver for Builder {
             return;
         }
         let pos = self.pos(mark);
+        if !matches!(
+            event,
+            Event::SequenceEnd | Event::MappingEnd | Event::DocumentEnd | Event::StreamEnd
+        ) {
+            self.pending_block = None;
+        }
+        let mapping = matches!(event, Event::MappingStart(..));
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let data = resolve_scalar(text, style, tag.as_ref());
-                self.push_value(Node { data, pos }, anchor);
+                let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+                self.pending_block = block.then(|| pos.clone());
+                let tag = tag.map(|tag| format!("{}{}", tag.handle, tag.suffix));
+                let plain = style == TScalarStyle::Plain;
+                let resolved = if self.json && plain && tag.is_none() {
+                    Ok(resolve::resolve_json(text))
+                } else {
+                    resolve_scalar(Scalar {
+                        text,
+                        plain,
+                        tag: tag.as_deref(),
+                        key: self.expects_key(),
+                    })
+                };
+                match resolved {
+                    Ok(data) => self.push_value(Node { data, pos }, anchor),
+                    Err(message) => self.error = Some(SourceError::new(&pos, message)),
+                }
             }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
                 self.error = Some(
@@ -418,20 +622,19 @@ impl MarkedEventReceiver for Builder {
                     .with_hint("flatten the data; no inventory or playbook needs this depth"),
                 );
             }
-            Event::SequenceStart(anchor, _) => self.stack.push((
-                Node {
-                    data: Data::Seq(Vec::new()),
-                    pos,
-                },
-                anchor,
-            )),
-            Event::MappingStart(anchor, _) => self.stack.push((
-                Node {
-                    data: Data::Map(Vec::new()),
-                    pos,
-                },
-                anchor,
-            )),
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
+                let tag = tag.map(|tag| format!("{}{}", tag.handle, tag.suffix));
+                if let Some(Err(message)) = tag.map(|tag| check_collection_tag(&tag, mapping)) {
+                    self.error = Some(SourceError::new(&pos, message));
+                    return;
+                }
+                let data = if mapping {
+                    Data::Map(Vec::new())
+                } else {
+                    Data::Seq(Vec::new())
+                };
+                self.stack.push((Node { data, pos }, anchor));
+            }
             Event::SequenceEnd => {
                 let (node, anchor) = self.stack.pop().expect("the parser balances sequence events");
                 self.push_value(node, anchor);
@@ -470,135 +673,6 @@ impl MarkedEventReceiver for Builder {
             | Event::DocumentEnd => {}
         }
     }
-}
-
-/// Resolves a scalar as PyYAML's YAML 1.1 resolver does, which is what Ansible users expect.
-fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Data {
-    if let Some(tag) = tag {
-        match tag.suffix.as_str() {
-            "str" => {
-                return Data::Str {
-                    value: text,
-                    quoted: true,
-                }
-            }
-            "int" => {
-                if let Some(i) = resolve_int(&text) {
-                    return Data::Int(i);
-                }
-            }
-            "float" => {
-                if let Ok(f) = text.parse::<f64>() {
-                    return Data::Float(f);
-                }
-            }
-            "bool" => {
-                if let Some(b) = resolve_bool(&text) {
-                    return Data::Bool(b);
-                }
-            }
-            // `!unsafe` and `!vault` values are kept as text; the loader decides what they mean.
-            _ => {
-                return Data::Str {
-                    value: text,
-                    quoted: true,
-                }
-            }
-        }
-    }
-    if style != TScalarStyle::Plain {
-        return Data::Str {
-            value: text,
-            quoted: true,
-        };
-    }
-    match text.as_str() {
-        "" | "~" | "null" | "Null" | "NULL" => return Data::Null,
-        _ => {}
-    }
-    if let Some(b) = resolve_bool(&text) {
-        return Data::Bool(b);
-    }
-    if let Some(i) = resolve_int(&text) {
-        return Data::Int(i);
-    }
-    if let Some(f) = resolve_float(&text) {
-        return Data::Float(f);
-    }
-    Data::Str {
-        value: text,
-        quoted: false,
-    }
-}
-
-fn resolve_bool(text: &str) -> Option<bool> {
-    match text {
-        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Some(true),
-        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Some(false),
-        _ => None,
-    }
-}
-
-/// YAML 1.1 integers: decimal, `0b`, `0x`, leading-zero octal, `_` separators, and base 60.
-fn resolve_int(text: &str) -> Option<i64> {
-    let (negative, body) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if body.is_empty() || !body.as_bytes()[0].is_ascii_digit() {
-        return None;
-    }
-    let digits: String = body.chars().filter(|c| *c != '_').collect();
-    let value = if let Some(bin) = digits.strip_prefix("0b") {
-        i64::from_str_radix(bin, 2).ok()?
-    } else if let Some(hex) = digits.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
-    } else if digits.len() > 1
-        && digits.starts_with('0')
-        && digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
-    {
-        i64::from_str_radix(&digits[1..], 8).ok()?
-    } else if digits.contains(':') {
-        let mut total: i64 = 0;
-        for (i, part) in digits.split(':').enumerate() {
-            let n: i64 = part.parse().ok()?;
-            if i > 0 && n >= 60 {
-                return None;
-            }
-            total = total.checked_mul(60)?.checked_add(n)?;
-        }
-        total
-    } else if digits.bytes().all(|b| b.is_ascii_digit()) && (digits == "0" || !digits.starts_with('0')) {
-        digits.parse().ok()?
-    } else {
-        return None;
-    };
-    Some(if negative { -value } else { value })
-}
-
-fn resolve_float(text: &str) -> Option<f64> {
-    match text {
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
-        _ => {}
-    }
-    // PyYAML: [-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)? — a dot is required.
-    let re = float_regex();
-    if re.is_match(text) {
-        text.replace('_', "").parse().ok()
-    } else {
-        None
-    }
-}
-
-fn float_regex() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(r"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?$")
-            .expect("the float pattern is valid")
-    })
 }
 
 #[cfg(test)]
@@ -690,6 +764,38 @@ mod tests {
         }
         let err = parse(&text).unwrap_err();
         assert!(err.to_string().contains("aliases expand to more than"), "{err}");
+    }
+
+    #[test]
+    fn values_ansible_refuses_are_refused_where_they_stand() {
+        let err = parse("a: 1\nb: 2023-02-29\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.yml:2:4: `2023-02-29` is not a valid date or time"
+        );
+        let err = parse("a: !custom x\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("t.yml:1:12: unknown tag `!custom`"),
+            "{err}"
+        );
+        let err = parse("a: [1, =]\n").unwrap_err();
+        assert!(err.to_string().starts_with("t.yml:1:8: a plain `=`"), "{err}");
+    }
+
+    #[test]
+    fn a_tab_after_a_colon_separates_and_keeps_columns() {
+        let node = parse("a:\tvalue\nb: 1\n").unwrap();
+        let a = node.get("a").unwrap();
+        assert_eq!(a.as_str(), Some("value"));
+        assert_eq!((a.pos.line, a.pos.col), (1, 4));
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_end_of_a_file_without_newline_has_none() {
+        let node = parse("a: |\n  one\n  two").unwrap();
+        assert_eq!(node.get("a").unwrap().as_str(), Some("one\ntwo"));
+        let node = parse("a: |\n  one\n# two").unwrap();
+        assert_eq!(node.get("a").unwrap().as_str(), Some("one\n"));
     }
 
     #[test]
