@@ -702,7 +702,8 @@ fn role_and_template_magic_variables_are_ansibles() {
     assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
 }
 
-/// Loops (`with_subelements`, `with_items`), templated `set_fact` names, backslashes in YAML
+/// Loops (`with_subelements`, `with_items`, `with_community.general.flattened`,
+/// `with_sequence`), templated `set_fact` names, backslashes in YAML
 /// strings of each quoting style, and a template file with a `#jinja2:` header: the file
 /// written by `deploy apply` is the one `ansible-playbook` writes.
 #[test]
@@ -740,6 +741,14 @@ fn loops_fact_names_and_escapes_render_as_ansible() {
         - [a, b]
         - c
     - set_fact:
+        deep: "{{ deep | default([]) + [item] }}"
+      with_community.general.flattened:
+        - "{{ nested }}"
+        - [[x]]
+    - set_fact:
+        numbered: "{{ numbered | default([]) + [item] }}"
+      with_sequence: start=1 end=7 stride=3 format=web%02d
+    - set_fact:
         double_quoted: "{{ 'abc' | regex_replace('(a)', '\\1x') }} {{ 'a\\tb' }}"
         single_quoted: '{{ ''abc'' | regex_replace(''(a)'', ''\1x'') }}'
         plain: x {{ 'abc' | regex_replace('(b)', '<\1>') }}
@@ -760,6 +769,7 @@ fn loops_fact_names_and_escapes_render_as_ansible() {
 "#;
     let template = "#jinja2: lstrip_blocks: True\nport={{ web_port }} static={{ static_web }}\n\
                     subs={{ subs }}\npairs={{ pairs }}\nflat={{ flat }} listed={{ listed }}\n\
+                    deep={{ deep }} numbered={{ numbered }}\n\
                     {{ double_quoted }}|{{ single_quoted }}|{{ plain }}|{{ block }}|{{ seeded }}\n\
                     {{ 'abc' | regex_replace('(a)', '\\\\1x') }}\n  {% if true %}\nindented\n  {% endif %}\n";
     let options_template = "[[ name ]] {{ name }}\n  {% if true %}\nkept\n  {% endif %}\nend\n";

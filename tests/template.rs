@@ -796,6 +796,10 @@ const YAML_CASES: &[&str] = &[
     "{{ lookup('indexed_items', words) }}",
     "{{ query('list', words, nums) }}",
     "{{ lookup('items', words) }}",
+    "{{ query('community.general.flattened', nested) }}",
+    "{{ query('community.general.flattened', [1, [2, 'None', 3], 4], 5) }}",
+    "{{ lookup('community.general.flattened', [[['a']], 'b']) }}",
+    "{{ query('community.general.flattened', [[[1, 2]]], [[3]]) }}",
     "{{ lookup('items', [words, nums]) }}",
     // Native types: one expression keeps its type, anything around it makes a string.
     "{{ num }}",

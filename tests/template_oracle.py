@@ -25,6 +25,7 @@ warnings.simplefilter("ignore")
 
 from ansible.module_utils.common.text.converters import to_text  # noqa: E402
 from ansible.parsing.dataloader import DataLoader  # noqa: E402
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
 from ansible.template import Templar, trust_as_template  # noqa: E402
 
 
@@ -64,6 +65,8 @@ def render(templar, basedir, case):
 
 
 def main():
+    # As ansible-playbook does: collections (community.general's lookups) become findable.
+    init_plugin_loader()
     request = json.load(sys.stdin)
     basedir = request["basedir"]
     loader = DataLoader()
