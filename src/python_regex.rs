@@ -14,11 +14,12 @@
 //! Module patterns are bytes patterns in Python (`\w`, `\d` are ASCII); filter patterns are
 //! text patterns (`\w`, `\d` are Unicode-aware), hence [`PythonRegex`] and [`TextRegex`].
 //!
-//! Not bridged: look-around and back-references inside the pattern (the `regex` crate has
-//! neither; such a pattern is refused with the same error everywhere, never misread), `$`
-//! before a final newline in `regex_findall` and `regex_replace` (only a search bridges it), and
-//! a non-ASCII literal followed by a quantifier in a bytes pattern (Python repeats its last
-//! byte).
+//! Text patterns run on `fancy_regex`, so they have look-arounds and back-references, and
+//! Python's `$` exactly; bytes patterns (modules) run on the `regex` crate's bytes engine.
+//!
+//! Not bridged: look-around and back-references in a bytes pattern (refused with a clear
+//! error, never misread), and a non-ASCII literal followed by a quantifier in a bytes pattern
+//! (Python repeats its last byte).
 
 use anyhow::{bail, Context, Result};
 use regex::bytes::{Regex, RegexBuilder};
@@ -52,7 +53,7 @@ impl Found {
 
 impl PythonRegex {
     pub fn new(pattern: &str) -> Result<PythonRegex> {
-        let translated = translate(pattern);
+        let translated = translate(pattern, Dollar::Line);
         let regex = RegexBuilder::new(&translated)
             .unicode(false)
             .build()
@@ -123,11 +124,34 @@ pub enum Anchor {
 }
 
 /// A compiled Python text pattern, as the template filters and tests use one.
+///
+/// Text patterns run on `fancy_regex` (the `regex` crate's engine with backtracking where a
+/// pattern needs it), which has the look-arounds and back-references that Python patterns in
+/// templates use, and through which Python's `$` is exact: outside multiline mode it matches
+/// at the end and just before a final newline (`(?=\n?\z)`), in `re.search`, `re.sub` and
+/// `re.findall` alike.
 #[derive(Clone, Debug)]
 pub struct TextRegex {
-    regex: regex::Regex,
-    multiline: bool,
-    anchor: Anchor,
+    regex: fancy_regex::Regex,
+}
+
+/// A match of a [`TextRegex`]: the text of each group, `None` when it took no part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextMatch<'h> {
+    text: &'h str,
+    groups: Vec<Option<(usize, usize)>>,
+}
+
+impl<'h> TextMatch<'h> {
+    /// Group `index` (0 is the whole match).
+    pub fn get(&self, index: usize) -> Option<&'h str> {
+        let (start, end) = (*self.groups.get(index)?)?;
+        Some(&self.text[start..end])
+    }
+
+    fn span(&self) -> (usize, usize) {
+        self.groups[0].expect("group 0 always takes part")
+    }
 }
 
 impl TextRegex {
@@ -138,7 +162,8 @@ impl TextRegex {
     /// A pattern whose matches must start at the beginning (`Match`), or span the whole text
     /// (`FullMatch`).
     pub fn anchored(pattern: &str, flags: Flags, anchor: Anchor) -> Result<TextRegex> {
-        let translated = translate(pattern);
+        let multiline = flags.multiline || leading_flags(pattern).contains('m');
+        let translated = translate(pattern, if multiline { Dollar::Line } else { Dollar::Python });
         let translated = match anchor {
             Anchor::Search => translated,
             Anchor::Match => format!(r"\A(?:{translated})"),
@@ -156,37 +181,69 @@ impl TextRegex {
         } else {
             format!("(?{inline}){translated}")
         };
-        let regex = regex::Regex::new(&full).map_err(|err| refused(pattern, &err))?;
-        Ok(TextRegex {
-            regex,
-            multiline: flags.multiline || leading_flags(pattern).contains('m'),
-            anchor,
-        })
+        let regex = fancy_regex::Regex::new(&full).map_err(|err| {
+            let detail = err.to_string();
+            anyhow::anyhow!("regular expression {pattern:?} is not supported: {detail}")
+        })?;
+        Ok(TextRegex { regex })
+    }
+
+    /// The match starting the search at byte `at`, with the text before it as context.
+    fn match_at<'h>(&self, text: &'h str, at: usize) -> Result<Option<TextMatch<'h>>> {
+        let found = self
+            .regex
+            .captures_from_pos(text, at)
+            .with_context(|| format!("regular expression {:?} gave up", self.regex.as_str()))?;
+        Ok(found.map(|caps| TextMatch {
+            text,
+            groups: (0..caps.len())
+                .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
+                .collect(),
+        }))
     }
 
     /// Python's `re.search` (or `re.match`/`re.fullmatch`, as anchored) on `text`.
-    pub fn search<'h>(&self, text: &'h str) -> Option<regex::Captures<'h>> {
-        // A full match must end at the very end: `$` before a final newline cannot help it.
-        let multiline = self.multiline || self.anchor == Anchor::FullMatch;
-        search_bridging_dollar(
-            multiline,
-            self.regex.captures(text),
-            || {
-                text.strip_suffix('\n')
-                    .and_then(|stripped| self.regex.captures(stripped))
-            },
-            |caps| caps.get(0).map_or(0, |m| m.start()),
-        )
+    pub fn search<'h>(&self, text: &'h str) -> Result<Option<TextMatch<'h>>> {
+        self.match_at(text, 0)
     }
 
-    /// Every match, left to right, as Python's `re.finditer` (without the `$` bridge).
-    pub fn captures_iter<'r, 'h>(&'r self, text: &'h str) -> regex::CaptureMatches<'r, 'h> {
-        self.regex.captures_iter(text)
+    /// Every match, left to right, as Python's `re.finditer` finds them: an empty match
+    /// right after a non-empty one counts, an empty match where the previous empty one was
+    /// does not.
+    pub fn matches<'h>(&self, text: &'h str) -> Result<Vec<TextMatch<'h>>> {
+        let mut found = Vec::new();
+        let mut at = 0;
+        let mut empty_at = None;
+        while at <= text.len() {
+            let Some(mut next) = self.match_at(text, at)? else {
+                break;
+            };
+            let (start, end) = next.span();
+            if start == end && empty_at == Some(start) {
+                let Some(step) = text[start..].chars().next().map(char::len_utf8) else {
+                    break;
+                };
+                match self.match_at(text, start + step)? {
+                    Some(later) => next = later,
+                    None => break,
+                }
+            }
+            let (start, end) = next.span();
+            empty_at = (start == end).then_some(end);
+            at = end;
+            found.push(next);
+        }
+        Ok(found)
     }
 
     /// How many groups the pattern has, not counting the whole match.
     pub fn group_count(&self) -> usize {
         self.regex.captures_len() - 1
+    }
+
+    /// The index of the group named `name`.
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.regex.capture_names().position(|n| n == Some(name))
     }
 
     /// Python's `re.sub(pattern, template, text, count)`: the first `count` matches (all with
@@ -195,17 +252,13 @@ impl TextRegex {
         let mut out = Vec::with_capacity(text.len());
         let mut last = 0;
         let limit = if count == 0 { usize::MAX } else { count };
-        for caps in self.regex.captures_iter(text).take(limit) {
-            let groups: Vec<Option<(usize, usize)>> =
-                caps.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect();
-            let Some((start, end)) = groups.first().copied().flatten() else {
-                continue;
-            };
+        for found in self.matches(text)?.into_iter().take(limit) {
+            let (start, end) = found.span();
             out.extend_from_slice(&text.as_bytes()[last..start]);
             out.extend(expand(
                 template.as_bytes(),
-                &groups,
-                |name| self.regex.capture_names().position(|n| n == Some(name)),
+                &found.groups,
+                |name| self.group_index(name),
                 text.as_bytes(),
                 true,
             )?);
@@ -215,6 +268,18 @@ impl TextRegex {
         // Spans end on character boundaries and a text template expands to characters.
         String::from_utf8(out).context("the replacement is not UTF-8 text")
     }
+}
+
+/// Python's `re.escape`: a backslash before each character that has a meaning in a pattern.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if "()[]{}?*+-|^$\\.&~# \t\n\r\x0b\x0c".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Python's `Match.expand(template)`: `groups` are the spans of the match's groups in
@@ -375,8 +440,19 @@ fn leading_flags(pattern: &str) -> &str {
         .unwrap_or("")
 }
 
+/// What a `$` outside a class becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dollar {
+    /// Left as is: the `regex` crate's end of text (a bytes pattern bridges the final
+    /// newline by searching twice, see [`search_bridging_dollar`]), or of a line in multiline
+    /// mode.
+    Line,
+    /// Python's end of text or before a final newline, as a look-ahead (text patterns).
+    Python,
+}
+
 /// Rewrites the bits of Python syntax that the `regex` crate reads differently.
-fn translate(pattern: &str) -> String {
+fn translate(pattern: &str, dollar: Dollar) -> String {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut in_class = false;
@@ -418,6 +494,7 @@ fn translate(pattern: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            '$' if !in_class && dollar == Dollar::Python => out.push_str(r"(?=\n?\z)"),
             '{' if !in_class && !is_quantifier(&chars[i..]) => out.push_str("\\{"),
             '}' if !in_class => {
                 // A `}` closing a quantifier was copied with it; a lone one is literal.

@@ -116,6 +116,21 @@ impl VarStack {
     }
 
     /// Every defined name, sorted.
+    /// Every name in the order Ansible's variables dictionary has them: layers from the
+    /// lowest precedence up, each name where it first appears (`lookup('varnames')`).
+    pub fn ordered_names(&self) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let mut names = Vec::new();
+        for (_, map) in &self.layers {
+            for name in map.keys() {
+                if seen.insert(name.clone()) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        names
+    }
+
     pub fn names(&self) -> BTreeSet<String> {
         let mut names: BTreeSet<String> = self
             .layers

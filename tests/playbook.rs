@@ -701,3 +701,119 @@ fn role_and_template_magic_variables_are_ansibles() {
     assert_eq!(expected, "# Ansible managed\nrole=web web web\n");
     assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
 }
+
+/// Loops (`with_subelements`, `with_items`, `with_community.general.flattened`,
+/// `with_sequence`), templated `set_fact` names, backslashes in YAML
+/// strings of each quoting style, and a template file with a `#jinja2:` header: the file
+/// written by `deploy apply` is the one `ansible-playbook` writes.
+#[test]
+fn loops_fact_names_and_escapes_render_as_ansible() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = r#"- hosts: all
+  gather_facts: false
+  vars:
+    name: web
+    users:
+      - name: ann
+        ssh_keys: [k1, k2]
+      - name: bob
+        ssh_keys: [k3]
+      - name: cid
+    nested: [[1, 2], [3, [4, 5]]]
+  tasks:
+    - set_fact:
+        "{{ name }}_port": 80
+        "static_{{ name }}": "{{ name | upper }}"
+    - set_fact:
+        subs: "{{ subs | default([]) + [item.0.name ~ ':' ~ item.1 ~ ':' ~ (item.0.ssh_keys is defined)] }}"
+      with_subelements:
+        - "{{ users }}"
+        - ssh_keys
+        - skip_missing: true
+    - set_fact:
+        pairs: "{{ users | subelements('ssh_keys', skip_missing=true) | map('last') | list }}"
+    - set_fact:
+        flat: "{{ flat | default([]) + [item] }}"
+      with_items: "{{ nested }}"
+    - set_fact:
+        listed: "{{ listed | default([]) + [item] }}"
+      with_items:
+        - [a, b]
+        - c
+    - set_fact:
+        deep: "{{ deep | default([]) + [item] }}"
+      with_community.general.flattened:
+        - "{{ nested }}"
+        - [[x]]
+    - set_fact:
+        numbered: "{{ numbered | default([]) + [item] }}"
+      with_sequence: start=1 end=7 stride=3 format=web%02d
+    - set_fact:
+        double_quoted: "{{ 'abc' | regex_replace('(a)', '\\1x') }} {{ 'a\\tb' }}"
+        single_quoted: '{{ ''abc'' | regex_replace(''(a)'', ''\1x'') }}'
+        plain: x {{ 'abc' | regex_replace('(b)', '<\1>') }}
+        block: |-
+          {{ 'abc' | regex_replace('(a)', '\\1x') }} {% set s = 'x\ty' %}{{ s }}
+        seeded: "{{ 60 | random(seed='web') }} {{ ['a', 'b', 'c'] | shuffle(seed=7) }}"
+    - template:
+        src: out.j2
+        dest: "{{ out }}"
+    - template:
+        src: options.j2
+        dest: "{{ out }}.options"
+        newline_sequence: "\r\n"
+        trim_blocks: false
+        lstrip_blocks: true
+        variable_start_string: "[["
+        variable_end_string: "]]"
+"#;
+    let template = "#jinja2: lstrip_blocks: True\nport={{ web_port }} static={{ static_web }}\n\
+                    subs={{ subs }}\npairs={{ pairs }}\nflat={{ flat }} listed={{ listed }}\n\
+                    deep={{ deep }} numbered={{ numbered }}\n\
+                    {{ double_quoted }}|{{ single_quoted }}|{{ plain }}|{{ block }}|{{ seeded }}\n\
+                    {{ 'abc' | regex_replace('(a)', '\\\\1x') }}\n  {% if true %}\nindented\n  {% endif %}\n";
+    let options_template = "[[ name ]] {{ name }}\n  {% if true %}\nkept\n  {% endif %}\nend\n";
+    let files = [
+        ("templates/options.j2", options_template),
+        ("templates/out.j2", template),
+        ("site.yml", site),
+        ("hosts", "local1 ansible_connection=local\n"),
+    ];
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let deployed = dir.path().join("deployed");
+    let apply = common::deploy()
+        .current_dir(dir.path())
+        .args(["apply", "-i", "hosts", "site.yml", "-e"])
+        .arg(format!("out={}", deployed.display()))
+        .output()
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", common::stderr(&apply));
+    let by_ansible = dir.path().join("by-ansible");
+    let python = common::oracle_venv().join("bin/python3");
+    let ansible = std::process::Command::new(common::oracle("ansible-playbook"))
+        .current_dir(dir.path())
+        .env("ANSIBLE_HOME", dir.path().join(".ansible"))
+        .args(["-i", "hosts", "site.yml", "-e"])
+        .arg(format!(
+            "out={} ansible_python_interpreter={}",
+            by_ansible.display(),
+            python.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(ansible.status.success(), "{}", common::stdout(&ansible));
+    let expected = std::fs::read_to_string(&by_ansible).unwrap();
+    assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
+    let options = |path: &std::path::Path| std::fs::read_to_string(path.with_extension("options")).unwrap();
+    // The options took effect on Ansible's side (so the comparison means something).
+    assert!(
+        options(&by_ansible).starts_with("web {{ name }}\r\n"),
+        "{:?}",
+        options(&by_ansible)
+    );
+    assert_eq!(options(&deployed), options(&by_ansible));
+}

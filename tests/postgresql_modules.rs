@@ -22,7 +22,7 @@ impl BuildContext for NoFiles {
     fn read_source(&self, src: &str) -> anyhow::Result<Vec<u8>> {
         anyhow::bail!("no file {src}")
     }
-    fn render_template(&self, src: &str) -> anyhow::Result<String> {
+    fn render_template(&self, src: &str, _: &deploy::template::FileOptions) -> anyhow::Result<String> {
         anyhow::bail!("no template {src}")
     }
     fn fact(&self, _name: &str) -> Option<Value> {

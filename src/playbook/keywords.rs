@@ -72,6 +72,10 @@ pub(super) const TASK_KEYWORDS: &[&str] = &[
     "with_list",
     "with_dict",
     "with_fileglob",
+    "with_subelements",
+    "with_flattened",
+    "with_community.general.flattened",
+    "with_sequence",
     "with_first_found",
     "loop_control",
     "notify",
@@ -126,6 +130,10 @@ pub(super) const LOOP_KEYWORDS: &[(&str, LoopKind)] = &[
     ("with_dict", LoopKind::Dict),
     ("with_fileglob", LoopKind::Fileglob),
     ("with_first_found", LoopKind::FirstFound),
+    ("with_subelements", LoopKind::Subelements),
+    ("with_flattened", LoopKind::Flattened),
+    ("with_community.general.flattened", LoopKind::Flattened),
+    ("with_sequence", LoopKind::Sequence),
 ];
 
 fn loop_kind(name: &str) -> Option<LoopKind> {
@@ -216,10 +224,14 @@ impl TaskFields {
                 let is_list = matches!(value.data, Data::Seq(_));
                 let ok = match kind {
                     LoopKind::Dict => matches!(value.data, Data::Map(_)) || is_template_node(value),
-                    LoopKind::Items | LoopKind::Fileglob | LoopKind::FirstFound => {
-                        !matches!(value.data, Data::Map(_))
+                    LoopKind::Items
+                    | LoopKind::Fileglob
+                    | LoopKind::FirstFound
+                    | LoopKind::Flattened
+                    | LoopKind::Sequence => !matches!(value.data, Data::Map(_)),
+                    LoopKind::Loop | LoopKind::List | LoopKind::Subelements => {
+                        is_list || is_template_node(value)
                     }
-                    LoopKind::Loop | LoopKind::List => is_list || is_template_node(value),
                 };
                 if !ok {
                     let expected = if kind == LoopKind::Dict {

@@ -30,7 +30,9 @@ pub mod walk;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::{bail, Result};
 use indexmap::IndexMap;
+use serde_json::Value as Json;
 
 use crate::error::Pos;
 use crate::resource::{ModuleSpec, Params};
@@ -326,9 +328,49 @@ pub enum LoopKind {
     Dict,
     /// `with_fileglob:` controller files matching the patterns.
     Fileglob,
+    /// `with_subelements: [list, 'key', {skip_missing: true}]`: `[item, subitem]` pairs.
+    Subelements,
+    /// `with_flattened:` / `with_community.general.flattened:` lists flattened at every depth.
+    Flattened,
+    /// `with_sequence: start=1 end=5 format=web%02d`: numbers as formatted strings.
+    Sequence,
     /// `with_first_found:` the first of the named controller files that exists (searched
     /// where the task's module looks for its files), or none with `skip: true`.
     FirstFound,
+}
+
+impl LoopKind {
+    /// The items a loop of this kind iterates over, from its templated value. A `with_<name>`
+    /// loop is Ansible's `<name>` lookup run on the value taken as a list of terms (a single
+    /// value being one term); `loop:` takes the list as it is.
+    pub fn items(self, rendered: Json) -> Result<Vec<Json>> {
+        let terms = match rendered {
+            Json::Array(items) => items,
+            Json::Object(map) if self == LoopKind::Dict => {
+                return Ok(map
+                    .into_iter()
+                    .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+                    .collect())
+            }
+            other if self == LoopKind::Loop => {
+                bail!(
+                    "`loop` must give a list, found {}",
+                    crate::template::python_repr(&other)
+                )
+            }
+            other => vec![other],
+        };
+        let lookup = match self {
+            LoopKind::Loop | LoopKind::List | LoopKind::Dict | LoopKind::Fileglob | LoopKind::FirstFound => {
+                return Ok(terms)
+            }
+            LoopKind::Items => "items",
+            LoopKind::Subelements => "subelements",
+            LoopKind::Flattened => "flattened",
+            LoopKind::Sequence => "sequence",
+        };
+        crate::template::run_data_lookup(lookup, &terms)
+    }
 }
 
 /// `block` / `rescue` / `always`, also what an `import_tasks` expands to.
@@ -468,5 +510,39 @@ impl Play {
         }
         collect_tasks(&self.handlers, &mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod loop_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn with_loops_run_their_lookup_on_the_terms() {
+        let items = |kind: LoopKind, value: Json| kind.items(value).unwrap();
+        assert_eq!(
+            items(LoopKind::Items, json!([[1, 2], 3, [[4]]])),
+            vec![json!(1), json!(2), json!(3), json!([4])]
+        );
+        assert_eq!(items(LoopKind::Items, json!("one")), vec![json!("one")]);
+        assert_eq!(
+            items(LoopKind::Flattened, json!([[1, [2, [3]]], "a"])),
+            vec![json!(1), json!(2), json!(3), json!("a")]
+        );
+        assert_eq!(
+            items(
+                LoopKind::Subelements,
+                json!([[{"u": "ann", "k": [1, 2]}, {"u": "bob"}], "k", {"skip_missing": true}])
+            ),
+            vec![json!([{"u": "ann"}, 1]), json!([{"u": "ann"}, 2])]
+        );
+        assert_eq!(
+            items(LoopKind::Dict, json!({"a": 1})),
+            vec![json!({"key": "a", "value": 1})]
+        );
+        assert_eq!(items(LoopKind::Loop, json!([[1], 2])), vec![json!([1]), json!(2)]);
+        let err = LoopKind::Loop.items(json!("text")).unwrap_err();
+        assert_eq!(err.to_string(), "`loop` must give a list, found 'text'");
     }
 }

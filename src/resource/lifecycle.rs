@@ -269,8 +269,9 @@ impl<'a> Args<'a> {
 pub trait BuildContext {
     /// The bytes of a controller-side file named by a task's `src`.
     fn read_source(&self, src: &str) -> Result<Vec<u8>>;
-    /// A controller-side template rendered with the task's variables.
-    fn render_template(&self, src: &str) -> Result<String>;
+    /// A controller-side template rendered with the task's variables and the `template`
+    /// module's options.
+    fn render_template(&self, src: &str, options: &crate::template::FileOptions) -> Result<String>;
     /// A fact of the host (`ansible_service_mgr`, ...).
     fn fact(&self, name: &str) -> Option<serde_json::Value>;
 }
@@ -287,7 +288,7 @@ impl BuildContext for NoContext {
     fn read_source(&self, src: &str) -> Result<Vec<u8>> {
         anyhow::bail!("no file {src} in tests")
     }
-    fn render_template(&self, src: &str) -> Result<String> {
+    fn render_template(&self, src: &str, _: &crate::template::FileOptions) -> Result<String> {
         anyhow::bail!("no template {src} in tests")
     }
     fn fact(&self, name: &str) -> Option<serde_json::Value> {

@@ -370,7 +370,10 @@ pub fn check_params(spec: &ModuleSpec, raw: Vec<RawParam>, module_pos: &Pos) -> 
     let mut written_as: IndexMap<&'static str, String> = IndexMap::new();
     for param in raw {
         if spec.any_params {
-            check_variable_name(&param.name, &param.key_pos)?;
+            // A templated name (`"{{ app }}_port"`) is checked once rendered, by the module.
+            if !is_template(&param.name) {
+                check_variable_name(&param.name, &param.key_pos)?;
+            }
             params.insert(
                 param.name,
                 Param {

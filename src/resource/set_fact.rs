@@ -6,11 +6,13 @@ use serde_json::{json, Value as Json};
 use super::control::{ControlContext, Effect};
 use super::{ModuleKind, ModuleSpec};
 
-/// Sets variables on the host; every parameter is a variable name.
+/// Sets variables on the host; every parameter is a variable name, which may be templated
+/// as Ansible allows.
 ///
 /// ```yaml
 /// - set_fact:
 ///     app_url: "https://{{ inventory_hostname }}/"
+///     "{{ app_name }}_port": 8080
 /// ```
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "set_fact",
@@ -22,12 +24,13 @@ pub static SPEC: ModuleSpec = ModuleSpec {
     ..ModuleSpec::DEFAULT
 };
 
-/// Every parameter but `cacheable` becomes a host fact.
-fn run(values: &IndexMap<String, Json>, _: &dyn ControlContext) -> Result<(Json, Effect)> {
-    let facts = values
-        .iter()
-        .filter(|(name, _)| *name != "cacheable")
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
+/// Every parameter but `cacheable` becomes a host fact. Names arrive templated; one that
+/// templated into something that is not a variable name is refused here.
+fn run(values: &IndexMap<String, Json>, context: &dyn ControlContext) -> Result<(Json, Effect)> {
+    let mut facts = IndexMap::new();
+    for (name, value) in values.iter().filter(|(name, _)| *name != "cacheable") {
+        super::check_variable_name(name, context.pos())?;
+        facts.insert(name.clone(), value.clone());
+    }
     Ok((json!({"changed": false}), Effect::SetFacts(facts)))
 }

@@ -138,7 +138,7 @@ pub mod testing {
         fn read_source(&self, src: &str) -> anyhow::Result<Vec<u8>> {
             anyhow::bail!("no file {src} in tests")
         }
-        fn render_template(&self, src: &str) -> anyhow::Result<String> {
+        fn render_template(&self, src: &str, _: &crate::template::FileOptions) -> anyhow::Result<String> {
             anyhow::bail!("no template {src} in tests")
         }
         fn fact(&self, name: &str) -> Option<Value> {

@@ -2,6 +2,8 @@
 use anyhow::Result;
 
 use super::lifecycle::{Args, BuildContext, Step};
+use crate::template::FileOptions;
+
 use super::{content, DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Renders a template (from the role's `templates/`) to a file on the host.
@@ -24,7 +26,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         P::new("backup", Bool).default(D::Bool(false)),
         P::new("force", Bool).default(D::Bool(true)),
         P::new("validate", Str),
-        P::new("newline_sequence", Str).choices(&["\\n", "\\r", "\\r\\n"]),
+        // Written escaped (`'\n'` in single quotes) or as the characters themselves.
+        P::new("newline_sequence", Str).choices(&["\\n", "\\r", "\\r\\n", "\n", "\r", "\r\n"]),
         P::new("trim_blocks", Bool).default(D::Bool(true)),
         P::new("lstrip_blocks", Bool).default(D::Bool(false)),
         P::new("block_start_string", Str),
@@ -44,26 +47,30 @@ pub static SPEC: ModuleSpec = ModuleSpec {
 };
 
 fn build(args: &Args, context: &dyn BuildContext) -> Result<Box<dyn Step>> {
-    args.refuse(&[
-        "follow",
-        "attributes",
-        "output_encoding",
-        "block_start_string",
-        "block_end_string",
-        "variable_start_string",
-        "variable_end_string",
-        "comment_start_string",
-        "comment_end_string",
-        "lstrip_blocks",
-    ])?;
+    args.refuse(&["follow", "attributes", "output_encoding"])?;
     let source = args.required_str("src")?;
-    let mut text = context.render_template(&source)?;
+    let mut options = FileOptions {
+        trim_blocks: args.bool("trim_blocks")?.unwrap_or(true),
+        lstrip_blocks: args.bool("lstrip_blocks")?.unwrap_or(false),
+        ..FileOptions::default()
+    };
     if let Some(newline) = args.str("newline_sequence")? {
-        let newline = newline.replace("\\r", "\r").replace("\\n", "\n");
-        if newline != "\n" {
-            text = text.replace('\n', &newline);
+        // The task writes the sequence escaped (`\r\n`), as the module's choices are.
+        options.newline_sequence = newline.replace("\\r", "\r").replace("\\n", "\n");
+    }
+    for (name, field) in [
+        ("block_start_string", &mut options.block_start_string),
+        ("block_end_string", &mut options.block_end_string),
+        ("variable_start_string", &mut options.variable_start_string),
+        ("variable_end_string", &mut options.variable_end_string),
+        ("comment_start_string", &mut options.comment_start_string),
+        ("comment_end_string", &mut options.comment_end_string),
+    ] {
+        if let Some(value) = args.str(name)? {
+            *field = value;
         }
     }
+    let text = context.render_template(&source, &options)?;
     let name = source.strip_suffix(".j2").unwrap_or(&source);
     Ok(Box::new(content::from_args(args, text.into_bytes(), Some(name))?))
 }

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
-const SUPPORTED: &str = "env, file, first_found, template, vars";
+const SUPPORTED: &str = "community.general.flattened, dict, env, file, first_found, flattened, \
+                         indexed_items, items, list, nested, sequence, subelements, template, \
+                         together, varnames, vars";
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_function(
@@ -31,6 +33,42 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_global("omit", Value::from(crate::vars::OMIT_PLACEHOLDER));
+    env.add_function("dict", dict);
+}
+
+/// Python's `dict(mapping_or_pairs, **kwargs)`, which Jinja2 exposes as is (minijinja's
+/// takes only keyword arguments).
+fn dict(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let mut pairs: Vec<(Value, Value)> = Vec::new();
+    let mut insert = |key: Value, value: Value| match pairs.iter_mut().find(|(k, _)| *k == key) {
+        Some(pair) => pair.1 = value,
+        None => pairs.push((key, value)),
+    };
+    match args.as_slice() {
+        [] => {}
+        [source] if source.kind() == minijinja::value::ValueKind::Map => {
+            for key in source.try_iter()? {
+                let value = source.get_item(&key)?;
+                insert(key, value);
+            }
+        }
+        [source] => {
+            for pair in source.try_iter()? {
+                let mut items = pair.try_iter()?;
+                match (items.next(), items.next(), items.next()) {
+                    (Some(key), Some(value), None) => insert(key, value),
+                    _ => return Err(invalid("dict(): each item must be a pair")),
+                }
+            }
+        }
+        _ => return Err(invalid("dict() takes at most one positional argument")),
+    }
+    for name in kwargs.args() {
+        let value = kwargs.get::<Value>(name)?;
+        insert(Value::from(name), value);
+    }
+    kwargs.assert_all_used()?;
+    Ok(Value::from_iter(pairs))
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -45,14 +83,81 @@ fn lookup(
     want_list: bool,
 ) -> Result<Value, Error> {
     let want_list = want_list || kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    if name == "first_found" {
+        let mut terms: Vec<Value> = terms.to_vec();
+        // `lookup('first_found', ['a', 'b'])` means the same as `lookup('first_found', 'a', 'b')`.
+        if terms.len() == 1 && terms[0].kind() == minijinja::value::ValueKind::Seq {
+            terms = terms[0].try_iter()?.collect();
+        }
+        return first_found(state, &terms, kwargs, want_list);
+    }
+    let mut results = if super::data_lookups::is_data_lookup(name) {
+        let terms = terms
+            .iter()
+            .map(super::python::value_to_json)
+            .collect::<Result<Vec<_>, _>>()?;
+        super::data_lookups::run_data_lookup(name, &terms)
+            .map_err(|e| invalid(format!("lookup('{name}'): {e:#}")))?
+            .iter()
+            .map(Value::from_serialize)
+            .collect()
+    } else if name == "varnames" || name == "ansible.builtin.varnames" {
+        varnames(state, terms)?
+    } else {
+        term_lookup(state, name, terms, kwargs)?
+    };
+    kwargs.assert_all_used()?;
+    if want_list {
+        return Ok(Value::from(results));
+    }
+    // Ansible 2.19: one result is itself, several are joined with commas when all are
+    // strings, and kept as a list otherwise (none is an empty list).
+    Ok(match results.len() {
+        1 => results.remove(0),
+        _ if !results.is_empty() && results.iter().all(|r| r.as_str().is_some()) => {
+            let texts: Vec<&str> = results.iter().filter_map(Value::as_str).collect();
+            Value::from(texts.join(","))
+        }
+        _ => Value::from(results),
+    })
+}
+
+/// `varnames`: the names of the variables matching any of the patterns (Python regular
+/// expressions, searched), in the order Ansible's variables dictionary has them.
+fn varnames(state: &State, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let scope = state.lookup(SCOPE_KEY).unwrap_or_default();
+    let Some(scope) = scope.downcast_object_ref::<crate::vars::Scope>() else {
+        return Err(invalid("lookup('varnames'): no variables available to search"));
+    };
+    let names = scope.stack().ordered_names();
+    let mut out = Vec::new();
+    for term in terms {
+        let Some(pattern) = term.as_str() else {
+            return Err(invalid(format!(
+                "lookup('varnames'): invalid setting identifier, \"{term}\" is not a string"
+            )));
+        };
+        let regex = crate::python_regex::TextRegex::new(pattern, Default::default())
+            .map_err(|e| invalid(format!("lookup('varnames'): {e:#}")))?;
+        for name in &names {
+            let found = regex
+                .search(name)
+                .map_err(|e| invalid(format!("lookup('varnames'): {e:#}")))?;
+            if found.is_some() {
+                out.push(Value::from(name.as_str()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The lookups that take each term on its own (files, the environment, variables).
+fn term_lookup(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let default = kwargs.get::<Option<Value>>("default")?;
     let mut terms: Vec<Value> = terms.to_vec();
     // `lookup('file', ['a', 'b'])` means the same as `lookup('file', 'a', 'b')`.
     if terms.len() == 1 && terms[0].kind() == minijinja::value::ValueKind::Seq {
         terms = terms[0].try_iter()?.collect();
-    }
-    if name == "first_found" {
-        return first_found(state, &terms, kwargs, want_list);
     }
     let mut results = Vec::new();
     for term in &terms {
@@ -77,9 +182,15 @@ fn lookup(
                     invalid(format!("lookup('template'): cannot read {}: {e}", path.display()))
                 })?;
                 let name = path.display().to_string();
-                let template = state.env().template_from_named_str(&name, &text)?;
                 let scope = state.lookup(SCOPE_KEY).unwrap_or_default();
-                Value::from(super::with_source_newlines(&text, template.render(scope)?))
+                let options = super::FileOptions::default();
+                Value::from(super::render_file_text(
+                    state.env(),
+                    &name,
+                    &text,
+                    &scope,
+                    &options,
+                )?)
             }
             "vars" => match state.lookup(&term).filter(|v| !v.is_undefined()) {
                 Some(value) => value,
@@ -105,19 +216,7 @@ fn lookup(
     for key in ["lstrip", "rstrip", "errors"] {
         let _ = kwargs.get::<Option<Value>>(key);
     }
-    kwargs.assert_all_used()?;
-    if want_list {
-        return Ok(Value::from(results));
-    }
-    Ok(match results.len() {
-        0 => Value::from(""),
-        1 => results.remove(0),
-        _ => {
-            let texts: Result<Vec<String>, Error> =
-                results.iter().map(super::python::value_to_python_str).collect();
-            Value::from(texts?.join(","))
-        }
-    })
+    Ok(results)
 }
 
 /// `lookup('first_found', ...)`: the first of the named files that exists, searched in the

@@ -3,19 +3,22 @@
 //! Roles are full of `{{ ... }}`: in task parameters, in `when:`, in variables that refer to
 //! other variables, and in the `template` module's files. Users wrote them against Ansible's
 //! Jinja2, so the [`Templar`] configures minijinja the way Ansible configures Jinja2 (strict
-//! undefined, `trim_blocks`, trailing newline kept, no autoescape, Python-style printing of
+//! undefined, `trim_blocks`, Ansible's trailing newline rule, string literals and `#jinja2:`
+//! headers read as Ansible reads them (`source`), no autoescape, Python-style printing of
 //! booleans, lists and dicts), adds the Ansible filters, tests and lookups that real roles use,
 //! and keeps Ansible's "native" typing: a parameter that is exactly one `{{ expr }}` keeps the
 //! expression's type (a list stays a list). Every error names the variable or filter at fault
 //! and the task's `file:line:col`.
 
 mod crypt;
+mod data_lookups;
 mod filters;
 mod lookups;
 mod methods;
 mod predicates;
 mod python;
 mod registry;
+mod source;
 mod yaml_dump;
 
 use std::path::Path;
@@ -28,8 +31,10 @@ use serde_json::Value as Json;
 use crate::error::{located, located_hint, Pos, SourceError};
 use crate::vars::{Scope, VarStack, OMIT_PLACEHOLDER};
 
+pub use data_lookups::{is_data_lookup, run_data_lookup};
 pub(crate) use lookups::SCOPE_KEY;
 pub use python::{python_json, python_repr};
+pub use source::FileOptions;
 pub use yaml_dump::{to_yaml, YamlStyle};
 
 /// Where a template comes from, for error messages: the task's position and name.
@@ -75,8 +80,8 @@ impl Templar {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_trim_blocks(true);
-        // Jinja drops the template's last newline; Ansible then adds back as many trailing
-        // newlines as the result lacks compared with the source (`with_source_newlines`).
+        // Jinja2 drops the final newline of a template, and Ansible then restores as many as
+        // the result lacks (`restore_trailing_newlines`).
         env.set_keep_trailing_newline(false);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_formatter(python::format_output);
@@ -145,25 +150,43 @@ impl Templar {
         finish(value, name, &scope, origin)
     }
 
-    /// Renders a template file (the `template` module). Errors point into the file.
-    pub fn render_file(&self, path: &Path, vars: &VarStack, origin: &Origin) -> Result<String> {
+    /// Renders a template file (the `template` module, with its options). Errors point into
+    /// the file.
+    pub fn render_file(
+        &self,
+        path: &Path,
+        vars: &VarStack,
+        origin: &Origin,
+        options: &FileOptions,
+    ) -> Result<String> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read template {}", path.display()))?;
         let name = path.display().to_string();
-        self.render_template_text(&name, &text, vars).with_context(|| {
-            SourceError::new(&origin.pos, format!("cannot render template{}", origin.suffix()))
-        })
+        self.render_template_text(&name, &text, vars, options)
+            .with_context(|| {
+                SourceError::new(&origin.pos, format!("cannot render template{}", origin.suffix()))
+            })
     }
 
-    /// Renders `text` as a whole template named `name`; errors are located in `name`.
-    pub fn render_template_text(&self, name: &str, text: &str, vars: &VarStack) -> Result<String> {
+    /// Renders `text` as a whole template file named `name`, as the `template` module does
+    /// (a `#jinja2:` header first overrides `options`); errors are located in `name`.
+    pub fn render_template_text(
+        &self,
+        name: &str,
+        text: &str,
+        vars: &VarStack,
+        options: &FileOptions,
+    ) -> Result<String> {
+        if let Err(fault) = source::check(text, options) {
+            let before = &text[..fault.offset.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let pos = Pos::new(&Arc::new(Path::new(name).to_path_buf()), line, col);
+            return Err(located(&pos, format!("template syntax error: {}", fault.message)));
+        }
         let scope = Scope::new(vars.clone(), Arc::clone(&self.env));
         let ctx = Value::from_dyn_object(Arc::clone(&scope));
-        let env: &Environment<'_> = &self.env;
-        let rendered = env
-            .template_from_named_str(name, text)
-            .and_then(|t| t.render(&ctx))
-            .map(|out| with_source_newlines(text, out));
+        let rendered = render_file_text(&self.env, name, text, &ctx, options);
         match rendered {
             Ok(out) => match scope.fatal() {
                 Some(message) => Err(located(&Pos::file_start(Path::new(name)), message)),
@@ -197,11 +220,19 @@ impl Templar {
             Json::String(expr) => {
                 let expr = expr.trim();
                 let expr = single_expression(&self.env, expr).unwrap_or(expr);
+                // A condition is an expression: its literals are decoded as Jinja2 decodes
+                // them, backslashes included (Ansible escapes nothing there).
+                let prepared = source::prepare_expression(expr).map_err(|fault| {
+                    located(
+                        &origin.pos,
+                        format!("{} in `{expr}`{}", fault.message, origin.suffix()),
+                    )
+                })?;
                 let scope = Scope::new(vars.clone(), Arc::clone(&self.env));
                 let ctx = Value::from_dyn_object(Arc::clone(&scope));
                 let env: &Environment<'_> = &self.env;
                 let value = env
-                    .compile_expression(expr)
+                    .compile_expression(&prepared)
                     .and_then(|e| e.eval(&ctx))
                     .and_then(|v| {
                         if v.is_undefined() {
@@ -322,30 +353,180 @@ fn render_str_native(env: &Environment<'_>, text: &str, ctx: &Value, name: &str)
     if !is_template_text(text) {
         return Ok(Value::from(text));
     }
-    // Jinja drops the text's last newline first, so `"{{ port }}\n"` is one expression
-    // (a number, as under Ansible); a string result gets the newline back.
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    if let Some(expr) = single_expression(env, body) {
+    if text.starts_with(source::HEADER) {
+        // Ansible honours a header on any template, not only files.
+        return render_with_header(env, text, ctx, name, source::Origin::Yaml);
+    }
+    let prepared = prepare(text, &FileOptions::default(), source::Origin::Yaml)?;
+    if let Some(expr) = single_expression(env, &prepared) {
         let value = env.compile_expression(expr)?.eval(ctx)?;
         if value.is_undefined() {
             return Err(Error::from(ErrorKind::UndefinedError));
         }
-        if let (Some(s), true) = (value.as_str(), body.len() != text.len()) {
-            return Ok(Value::from(with_source_newlines(text, s.to_string())));
-        }
         return Ok(value);
     }
-    let rendered = env.template_from_named_str(name, text)?.render(ctx)?;
-    Ok(Value::from(with_source_newlines(text, rendered)))
+    let captured = env
+        .template_from_named_str(name, &prepared)?
+        .render_captured(ctx)?;
+    let value = native_result(captured, text, "\n")?;
+    Ok(value)
 }
 
-/// Ansible's `preserve_trailing_newlines`: the rendered text ends with at least as many
-/// newlines as its source (`{% endif %}\n` keeps its newline; `a\n\n{{ empty }}\n` gets
-/// none added, the result already ending with two).
-pub(crate) fn with_source_newlines(source: &str, mut rendered: String) -> String {
-    let count = |text: &str| text.bytes().rev().take_while(|b| *b == b'\n').count();
-    let missing = count(source).saturating_sub(count(&rendered));
-    rendered.extend(std::iter::repeat_n('\n', missing));
+/// What a rendered template gives under Ansible 2.19, whose Jinja2 concatenates natively: no
+/// output at all is `None`, output that is exactly one printed value is that value (typed: a
+/// loop printing one number gives the number), anything else is the text. A text result gets
+/// the template's final newlines back ([`restore_trailing_newlines`]).
+fn native_result(captured: minijinja::Captured<'_>, template: &str, newline: &str) -> Result<Value, Error> {
+    let last = captured.state().get_temp(python::LAST_PRINTED);
+    let output = captured.output();
+    let value = match last {
+        Some(last) if python::printed(&last)? == output => last,
+        _ if output.is_empty() => Value::from(()),
+        _ => Value::from(output),
+    };
+    Ok(match value.as_str() {
+        Some(text) => Value::from(restore_trailing_newlines(template, text.to_string(), newline)),
+        None => value,
+    })
+}
+
+/// Renders a template file's text as the `template` module does: the header applied, the
+/// literals decoded as Jinja2 decodes them, the final newlines restored.
+pub(crate) fn render_file_text(
+    env: &Environment<'_>,
+    name: &str,
+    text: &str,
+    ctx: &Value,
+    options: &FileOptions,
+) -> Result<String, Error> {
+    // Ansible returns text without any Jinja in it untouched (its final newlines too).
+    let starts = [
+        &options.block_start_string,
+        &options.variable_start_string,
+        &options.comment_start_string,
+    ];
+    if !text.starts_with(source::HEADER) && !starts.iter().any(|start| text.contains(start.as_str())) {
+        return Ok(text.to_string());
+    }
+    let (body, options) = source::split_header(text, options)
+        .map_err(|err| Error::new(ErrorKind::SyntaxError, format!("{err:#}")))?;
+    let prepared = prepare(body, &options, source::Origin::File)?;
+    let mut overlay = overlay(env, &options)?;
+    let search = include_search_path(name, ctx)?;
+    let include_options = options.clone();
+    overlay.set_loader(move |include| {
+        for dir in &search {
+            let path = dir.join(include);
+            if !path.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|err| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cannot read template {}: {err}", path.display()),
+                )
+            })?;
+            return prepare(&text, &include_options, source::Origin::File).map(Some);
+        }
+        Ok(None)
+    });
+    let captured = overlay
+        .template_from_named_str(name, &prepared)?
+        .render_captured(ctx)?;
+    let value = native_result(captured, text, &options.newline_sequence)?;
+    // The module writes `str()` of a typed result (and nothing for `None`).
+    if value.is_none() {
+        return Ok(String::new());
+    }
+    python::value_to_python_str(&value)
+}
+
+/// Where `{% include %}`, `{% import %}` and `{% from %}` find templates, as the `template`
+/// module sets Jinja2's search path: each of `ansible_search_path` (or the role's and the
+/// playbook's directories), then the template's own directory, each first with `templates/`.
+fn include_search_path(name: &str, ctx: &Value) -> Result<Vec<std::path::PathBuf>, Error> {
+    let defined = |value: Value| (!value.is_undefined() && !value.is_none()).then_some(value);
+    let mut bases = Vec::new();
+    if let Some(paths) = ctx.get_attr("ansible_search_path").ok().and_then(defined) {
+        for path in paths.try_iter()? {
+            bases.push(std::path::PathBuf::from(python::value_to_python_str(&path)?));
+        }
+    } else {
+        for var in ["role_path", "playbook_dir"] {
+            if let Some(dir) = ctx.get_attr(var).ok().and_then(defined) {
+                bases.push(std::path::PathBuf::from(python::value_to_python_str(&dir)?));
+            }
+        }
+    }
+    if let Some(dir) = Path::new(name).parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        bases.push(dir.to_path_buf());
+    }
+    Ok(bases
+        .into_iter()
+        .flat_map(|base| [base.join("templates"), base])
+        .collect())
+}
+
+/// A template string of YAML starting with a `#jinja2:` header: rendered as a whole
+/// template with the header's options.
+fn render_with_header(
+    env: &Environment<'_>,
+    text: &str,
+    ctx: &Value,
+    name: &str,
+    origin: source::Origin,
+) -> Result<Value, Error> {
+    let (body, options) = source::split_header(text, &FileOptions::default())
+        .map_err(|err| Error::new(ErrorKind::SyntaxError, format!("{err:#}")))?;
+    let prepared = prepare(body, &options, origin)?;
+    let overlay = overlay(env, &options)?;
+    let captured = overlay
+        .template_from_named_str(name, &prepared)?
+        .render_captured(ctx)?;
+    let value = native_result(captured, text, &options.newline_sequence)?;
+    Ok(value)
+}
+
+/// A copy of the environment configured with `options` (Ansible's overlay environment).
+fn overlay<'e>(env: &Environment<'e>, options: &FileOptions) -> Result<Environment<'e>, Error> {
+    let mut overlay = env.clone();
+    overlay.set_trim_blocks(options.trim_blocks);
+    overlay.set_lstrip_blocks(options.lstrip_blocks);
+    overlay.set_keep_trailing_newline(options.keep_trailing_newline);
+    if !options.default_syntax() {
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .block_delimiters(
+                options.block_start_string.clone(),
+                options.block_end_string.clone(),
+            )
+            .variable_delimiters(
+                options.variable_start_string.clone(),
+                options.variable_end_string.clone(),
+            )
+            .comment_delimiters(
+                options.comment_start_string.clone(),
+                options.comment_end_string.clone(),
+            )
+            .build()?;
+        overlay.set_syntax(syntax);
+    }
+    Ok(overlay)
+}
+
+/// [`source::prepare`] with its error as a template syntax error.
+fn prepare(text: &str, options: &FileOptions, origin: source::Origin) -> Result<String, Error> {
+    source::prepare(text, options, origin).map_err(|fault| Error::new(ErrorKind::SyntaxError, fault.message))
+}
+
+/// Ansible's rule for the end of a rendered string: as many newlines as the template ended
+/// with, when the result ends with fewer (Jinja2 dropped one, or a tag ate them).
+fn restore_trailing_newlines(template: &str, mut rendered: String, newline: &str) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let wanted = count(template);
+    let have = count(&rendered);
+    if wanted > have {
+        rendered.push_str(&newline.repeat(wanted - have));
+    }
     rendered
 }
 
@@ -443,6 +624,7 @@ fn explain(err: &Error, source: &str, scope: &Scope) -> Explanation {
                 Some(line) if source.contains('\n') => {
                     format!("template syntax error: {detail} (line {line} of the template)")
                 }
+                _ if source.contains('\n') => format!("template syntax error: {detail}"),
                 _ => format!("template syntax error: {detail} in `{source}`"),
             };
             Explanation { text, hint: None }

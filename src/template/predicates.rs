@@ -89,6 +89,13 @@ const OWN: &[(&str, Register)] = &[
     ("exists", test!(|p: String| std::path::Path::new(&p).exists())),
     ("file", test!(|p: String| std::path::Path::new(&p).is_file())),
     ("directory", test!(|p: String| std::path::Path::new(&p).is_dir())),
+    // Jinja2's `sequence` is "has a length and items": strings are sequences too.
+    (
+        "sequence",
+        test!(|v: &Value| matches!(v.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::String)),
+    ),
+    // Data from a playbook is never callable; macros are.
+    ("callable", test!(|v: &Value| v.kind() == ValueKind::Plain)),
 ];
 
 /// Every test the templar knows: registration and the hints' names.
@@ -137,7 +144,10 @@ fn regex_matches(value: &Value, pattern: &str, flags: Flags, anchor: Anchor) -> 
     let text = super::python::value_to_python_str(value)?;
     let re = TextRegex::anchored(pattern, flags, anchor)
         .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{e:#}")))?;
-    Ok(re.search(&text).is_some())
+    let found = re
+        .search(&text)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("{e:#}")))?;
+    Ok(found.is_some())
 }
 
 /// A part of a loose version: numbers compare as numbers, words as text.

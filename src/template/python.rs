@@ -11,25 +11,38 @@ use minijinja::{Error, ErrorKind, Output, State, Value};
 use serde_json::Value as Json;
 
 /// The environment's formatter: `{{ value }}` printed as Jinja2 on Python prints it.
-pub(crate) fn format_output(out: &mut Output, _state: &State, value: &Value) -> Result<(), Error> {
+pub(crate) fn format_output(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
+    // minijinja has already refused an undefined variable (strict undefined); what reaches
+    // here is the silent undefined of an `x if cond` without `else`, which Jinja2 prints as
+    // nothing.
     if value.is_undefined() {
-        return Err(Error::from(ErrorKind::UndefinedError));
+        return Ok(());
     }
+    // Kept for Ansible's native result: a template whose whole output is one `{{ }}` gives
+    // that value, typed (`super::native_result`).
+    state.set_temp(LAST_PRINTED, value.clone());
     let text = printed(value)?;
     out.write_str(&text)
         .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write output"))
 }
+
+/// The temp under which the last value a template printed is kept.
+pub(crate) const LAST_PRINTED: &str = "__deploy_last_printed";
 
 /// `str(value)` in Python, for a template value.
 pub(crate) fn value_to_python_str(value: &Value) -> Result<String, Error> {
     if let Some(s) = value.as_str() {
         return Ok(s.to_string());
     }
+    // Python's integers have no bound; beyond 64 bits JSON cannot carry them, but printing can.
+    if value.is_integer() && value.as_i64().is_none() {
+        return Ok(value.to_string());
+    }
     Ok(json_to_python_str(&value_to_json(value)?))
 }
 
 /// What `{{ value }}` prints: like `str()`, except that Ansible 2.19 prints `none` as nothing.
-fn printed(value: &Value) -> Result<String, Error> {
+pub(crate) fn printed(value: &Value) -> Result<String, Error> {
     if value.is_none() {
         return Ok(String::new());
     }
@@ -174,12 +187,29 @@ pub(crate) fn json_type_name(value: &Json) -> &'static str {
 
 /// `json.dumps(value, indent=.., sort_keys=..)` as Python writes it (ASCII-escaped).
 pub fn python_json(value: &Json, indent: Option<usize>, sort_keys: bool) -> String {
+    python_json_text(value, indent, sort_keys, true)
+}
+
+/// [`python_json`] with `ensure_ascii=` (false writes non-ASCII characters as they are).
+pub fn python_json_text(value: &Json, indent: Option<usize>, sort_keys: bool, ensure_ascii: bool) -> String {
     let mut out = String::new();
-    write_json(&mut out, value, indent, sort_keys, 0);
+    let options = JsonOptions {
+        indent,
+        sort_keys,
+        ensure_ascii,
+    };
+    write_json(&mut out, value, &options, 0);
     out
 }
 
-fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: bool, depth: usize) {
+struct JsonOptions {
+    indent: Option<usize>,
+    sort_keys: bool,
+    ensure_ascii: bool,
+}
+
+fn write_json(out: &mut String, value: &Json, options: &JsonOptions, depth: usize) {
+    let (indent, sort_keys) = (options.indent, options.sort_keys);
     let newline = |out: &mut String, depth: usize| {
         if let Some(width) = indent {
             out.push('\n');
@@ -200,7 +230,7 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
             });
         }
         Json::Number(n) => out.push_str(&n.to_string()),
-        Json::String(s) => write_json_string(out, s),
+        Json::String(s) => write_json_string(out, s, options.ensure_ascii),
         Json::Array(items) if items.is_empty() => out.push_str("[]"),
         Json::Array(items) => {
             out.push('[');
@@ -209,7 +239,7 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
                     out.push_str(item_separator);
                 }
                 newline(out, depth + 1);
-                write_json(out, item, indent, sort_keys, depth + 1);
+                write_json(out, item, options, depth + 1);
             }
             newline(out, depth);
             out.push(']');
@@ -226,9 +256,9 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
                     out.push_str(item_separator);
                 }
                 newline(out, depth + 1);
-                write_json_string(out, key);
+                write_json_string(out, key, options.ensure_ascii);
                 out.push_str(": ");
-                write_json(out, item, indent, sort_keys, depth + 1);
+                write_json(out, item, options, depth + 1);
             }
             newline(out, depth);
             out.push('}');
@@ -236,7 +266,7 @@ fn write_json(out: &mut String, value: &Json, indent: Option<usize>, sort_keys: 
     }
 }
 
-fn write_json_string(out: &mut String, s: &str) {
+fn write_json_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -247,7 +277,7 @@ fn write_json_string(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c if (c as u32) < 0x20 || ((c as u32) > 0x7e && ensure_ascii) => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");

@@ -21,8 +21,8 @@ pub enum YamlStyle {
 
 const WIDTH: usize = 80;
 
-/// `yaml.dump(value, default_flow_style=.., indent=.., allow_unicode=True, sort_keys=True)`.
-pub fn to_yaml(value: &Json, style: YamlStyle, indent: usize) -> String {
+/// `yaml.dump(value, default_flow_style=.., indent=.., allow_unicode=True, sort_keys=..)`.
+pub fn to_yaml(value: &Json, style: YamlStyle, indent: usize, sort_keys: bool) -> String {
     let indent = if (2..10).contains(&indent) { indent } else { 2 };
     let mut emitter = Emitter {
         out: String::new(),
@@ -31,6 +31,7 @@ pub fn to_yaml(value: &Json, style: YamlStyle, indent: usize) -> String {
         style,
         whitespace: true,
         indention: true,
+        sort_keys,
     };
     emitter.node(value, 0, Context::Root);
     emitter.out.push('\n');
@@ -57,15 +58,19 @@ struct Emitter {
     whitespace: bool,
     /// Only indentation has been written on this line.
     indention: bool,
+    /// Mapping keys sorted (PyYAML's default), or in their order.
+    sort_keys: bool,
 }
 
 fn is_scalar(value: &Json) -> bool {
     !matches!(value, Json::Array(_) | Json::Object(_))
 }
 
-fn sorted(map: &serde_json::Map<String, Json>) -> Vec<(&String, &Json)> {
+fn entries(map: &serde_json::Map<String, Json>, sort_keys: bool) -> Vec<(&String, &Json)> {
     let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    if sort_keys {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+    }
     entries
 }
 
@@ -145,7 +150,7 @@ impl Emitter {
             }
             Json::Object(map) => {
                 self.write_indicator("{", true);
-                for (i, (key, item)) in sorted(map).into_iter().enumerate() {
+                for (i, (key, item)) in entries(map, self.sort_keys).into_iter().enumerate() {
                     if i > 0 {
                         self.write_indicator(",", false);
                     }
@@ -203,7 +208,7 @@ impl Emitter {
     }
 
     fn block_mapping(&mut self, map: &serde_json::Map<String, Json>, indent: usize) {
-        for (key, item) in sorted(map) {
+        for (key, item) in entries(map, self.sort_keys) {
             self.write_indent(indent);
             self.scalar(
                 &Json::String(key.clone()),
@@ -570,7 +575,7 @@ mod tests {
         let expected = "a:\n  e: []\n  f: {}\n  k: 'v: w'\nb:\n- 1\n- 2\n- {x: 'yes', y: null}\nbo: true\n\
 lng: 'word word word word word word word word word word word word word word word word\n  word word word word word word word word word word word word word word '\n\
 n: 1.5\nnested:\n- [1, 2]\n- [3]\no: '0644'\nq: ''\ns: 'multi\n\n  line\n\n  '\nsq: it's\nt: é ünïcode\ntab: \"a\\tb\"\n";
-        assert_eq!(to_yaml(&sample(), YamlStyle::Auto, 2), expected);
+        assert_eq!(to_yaml(&sample(), YamlStyle::Auto, 2, true), expected);
     }
 
     #[test]
@@ -578,17 +583,22 @@ n: 1.5\nnested:\n- [1, 2]\n- [3]\no: '0644'\nq: ''\ns: 'multi\n\n  line\n\n  '\n
         let expected = "a:\n    e: []\n    f: {}\n    k: 'v: w'\nb:\n- 1\n- 2\n-   x: 'yes'\n    y: null\nbo: true\n\
 lng: 'word word word word word word word word word word word word word word word word\n    word word word word word word word word word word word word word word '\n\
 n: 1.5\nnested:\n-   - 1\n    - 2\n-   - 3\no: '0644'\nq: ''\ns: 'multi\n\n    line\n\n    '\nsq: it's\nt: é ünïcode\ntab: \"a\\tb\"\n";
-        assert_eq!(to_yaml(&sample(), YamlStyle::Block, 4), expected);
+        assert_eq!(to_yaml(&sample(), YamlStyle::Block, 4, true), expected);
     }
 
     #[test]
     fn root_scalars_and_lists() {
-        assert_eq!(to_yaml(&json!("plain"), YamlStyle::Auto, 2), "plain\n...\n");
-        assert_eq!(to_yaml(&json!(5), YamlStyle::Block, 4), "5\n...\n");
-        assert_eq!(to_yaml(&json!([1, "a"]), YamlStyle::Auto, 2), "[1, a]\n");
-        assert_eq!(to_yaml(&json!("yes"), YamlStyle::Auto, 2), "'yes'\n");
+        assert_eq!(to_yaml(&json!("plain"), YamlStyle::Auto, 2, true), "plain\n...\n");
+        assert_eq!(to_yaml(&json!(5), YamlStyle::Block, 4, true), "5\n...\n");
+        assert_eq!(to_yaml(&json!([1, "a"]), YamlStyle::Auto, 2, true), "[1, a]\n");
+        assert_eq!(to_yaml(&json!("yes"), YamlStyle::Auto, 2, true), "'yes'\n");
         assert_eq!(
-            to_yaml(&json!([{"a": 1, "b": [1, 2]}, [3, [4]]]), YamlStyle::Block, 4),
+            to_yaml(
+                &json!([{"a": 1, "b": [1, 2]}, [3, [4]]]),
+                YamlStyle::Block,
+                4,
+                true
+            ),
             "-   a: 1\n    b:\n    - 1\n    - 2\n-   - 3\n    -   - 4\n"
         );
         assert_eq!(yaml_float(1e16), "1.0e+16");

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::playbook::search;
+use crate::template::FileOptions;
 
 /// The files a task's resource may need, found and rendered on the controller.
 pub(super) struct TaskFiles<'a> {
@@ -42,7 +43,7 @@ impl BuildContext for TaskFiles<'_> {
         std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
     }
 
-    fn render_template(&self, src: &str) -> Result<String> {
+    fn render_template(&self, src: &str, options: &FileOptions) -> Result<String> {
         let path = self.find(src, "templates")?;
         let mut stack = self.stack.clone();
         let dir = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
@@ -55,7 +56,7 @@ impl BuildContext for TaskFiles<'_> {
         stack.set(Layer::Magic, "template_dir", json!(dir));
         // Ansible's default `ansible_managed`, which templates put in a header comment.
         stack.set(Layer::Magic, "ansible_managed", json!("Ansible managed"));
-        self.run.templar.render_file(&path, &stack, self.origin)
+        self.run.templar.render_file(&path, &stack, self.origin, options)
     }
 
     fn fact(&self, name: &str) -> Option<Json> {

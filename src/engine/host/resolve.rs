@@ -237,7 +237,7 @@ impl HostRunner {
             .iter()
             .map(|(k, v)| (k.clone(), v.to_value()))
             .collect();
-        let stack = self.task_stack(base, context, &task_vars);
+        let mut stack = self.task_stack(base, context, &task_vars);
         if self.delegated_to.is_none() {
             if let Some(host) = self.delegate_of(run, task, &stack)? {
                 return self
@@ -266,6 +266,13 @@ impl HostRunner {
         let mut results = Vec::new();
         let looped = task.loop_.is_some();
         for (index, item) in items.into_iter().enumerate() {
+            if index > 0 && task.module.sets_facts {
+                // As in Ansible, a fact set by one item is seen by the next
+                // (`list: "{{ list | default([]) + [item] }}"` accumulates).
+                for (name, value) in &self.host_facts {
+                    stack.set(Layer::Facts, name, value.clone());
+                }
+            }
             let mut item_stack = stack.clone();
             if let Some(item) = &item {
                 item_stack.set(Layer::Magic, &loop_var, item.clone());
@@ -549,24 +556,9 @@ pub(super) fn loop_items(
         return first_found_items(run, action, context, l, stack);
     }
     let rendered = run.templar.render_value(&l.items.to_value(), stack, &origin)?;
-    let items = match (l.kind, rendered) {
-        (LoopKind::Dict, Json::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect(),
-        (LoopKind::Items | LoopKind::Fileglob, Json::String(one)) => vec![Json::String(one)],
-        (_, Json::Array(items)) => items,
-        (_, other) => bail!("{}: `loop` must give a list, found {other}", l.pos),
-    };
+    // Each `with_<name>` runs the lookup of that name on its terms (`LoopKind::items`).
+    let items = l.kind.items(rendered).map_err(|e| anyhow!("{}: {e:#}", l.pos))?;
     Ok(match l.kind {
-        // `with_items` flattens one level: `[[a, b], c]` loops over a, b, c.
-        LoopKind::Items => items
-            .into_iter()
-            .flat_map(|item| match item {
-                Json::Array(inner) => inner,
-                other => vec![other],
-            })
-            .collect(),
         LoopKind::Fileglob => {
             let dirs = search_dirs_for(run, &l.pos, context, "files");
             let mut files = Vec::new();

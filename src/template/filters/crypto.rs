@@ -64,7 +64,9 @@ pub(super) fn password_hash(
 }
 
 /// `to_uuid`: a version 5 UUID in Ansible's namespace.
-pub(super) fn to_uuid(value: &Value, namespace: Option<String>) -> Result<String, Error> {
+pub(super) fn to_uuid(value: &Value, namespace: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let namespace = kwargs.get::<Option<String>>("namespace")?.or(namespace);
+    kwargs.assert_all_used()?;
     let namespace = namespace.unwrap_or_else(|| "361E6D51-FAEC-444A-9079-341386DA8E2E".to_string());
     let ns_hex: String = namespace.chars().filter(|c| c.is_ascii_hexdigit()).collect();
     if ns_hex.len() != 32 {

@@ -6,23 +6,36 @@ use super::*;
 pub(super) fn to_json(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?;
     let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
+    let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
     kwargs.assert_all_used()?;
-    Ok(python_json(&json_of(value)?, indent, sort_keys))
+    Ok(python_json_text(
+        &json_of(value)?,
+        indent,
+        sort_keys,
+        ensure_ascii,
+    ))
 }
 
 pub(super) fn to_nice_json(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?.or(indent).unwrap_or(4);
     let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
+    let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
     kwargs.assert_all_used()?;
-    Ok(python_json(&json_of(value)?, Some(indent), sort_keys))
+    Ok(python_json_text(
+        &json_of(value)?,
+        Some(indent),
+        sort_keys,
+        ensure_ascii,
+    ))
 }
 
 pub(super) fn yaml_kwargs(
     kwargs: &Kwargs,
     default_indent: usize,
     default_block: bool,
-) -> Result<(usize, YamlStyle), Error> {
+) -> Result<(usize, YamlStyle, bool), Error> {
     let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(default_indent);
+    let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
     let block = match kwargs.get::<Option<Value>>("default_flow_style")? {
         None => default_block,
         Some(v) if v.is_none() => false,
@@ -30,17 +43,21 @@ pub(super) fn yaml_kwargs(
         Some(_) => return Err(invalid("default_flow_style=True is not supported")),
     };
     kwargs.assert_all_used()?;
-    Ok((indent, if block { YamlStyle::Block } else { YamlStyle::Auto }))
+    Ok((
+        indent,
+        if block { YamlStyle::Block } else { YamlStyle::Auto },
+        sort_keys,
+    ))
 }
 
 pub(super) fn to_yaml_filter(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
-    let (indent, style) = yaml_kwargs(&kwargs, 2, false)?;
-    Ok(to_yaml(&json_of(value)?, style, indent))
+    let (indent, style, sort_keys) = yaml_kwargs(&kwargs, 2, false)?;
+    Ok(to_yaml(&json_of(value)?, style, indent, sort_keys))
 }
 
 pub(super) fn to_nice_yaml(value: &Value, indent: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
-    let (kw_indent, style) = yaml_kwargs(&kwargs, indent.unwrap_or(4), true)?;
-    Ok(to_yaml(&json_of(value)?, style, kw_indent))
+    let (kw_indent, style, sort_keys) = yaml_kwargs(&kwargs, indent.unwrap_or(4), true)?;
+    Ok(to_yaml(&json_of(value)?, style, kw_indent, sort_keys))
 }
 
 pub(super) fn from_json(value: &Value) -> Result<Value, Error> {
@@ -180,27 +197,30 @@ pub(super) fn dict2items(value: &Value, kwargs: Kwargs) -> Result<Value, Error> 
 }
 
 pub(super) fn items2dict(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
+    // The names may be list indexes (`items2dict(key_name=0, value_name=1)` over pairs).
     let key_name = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or_else(|| "key".to_string());
+        .get::<Option<Value>>("key_name")?
+        .unwrap_or(Value::from("key"));
     let value_name = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or_else(|| "value".to_string());
+        .get::<Option<Value>>("value_name")?
+        .unwrap_or(Value::from("value"));
     kwargs.assert_all_used()?;
-    let Json::Array(items) = json_of(value)? else {
+    if value.kind() != ValueKind::Seq {
         return Err(invalid(format!(
             "items2dict requires a list, got {} instead",
             value.kind()
         )));
-    };
+    }
     let mut out = serde_json::Map::new();
-    for item in items {
-        let (Some(key), Some(v)) = (item.get(&key_name), item.get(&value_name)) else {
+    for item in value.try_iter()? {
+        let key = item.get_item(&key_name).unwrap_or(Value::UNDEFINED);
+        let v = item.get_item(&value_name).unwrap_or(Value::UNDEFINED);
+        if key.is_undefined() || v.is_undefined() {
             return Err(invalid(format!(
                 "items2dict requires each dictionary in the list to contain the keys '{key_name}' and '{value_name}'"
             )));
-        };
-        out.insert(json_to_python_str(key), v.clone());
+        }
+        out.insert(json_to_python_str(&json_of(&key)?), json_of(&v)?);
     }
     Ok(from_json_value(&Json::Object(out)))
 }
@@ -287,5 +307,92 @@ pub(super) fn product(value: &Value, others: Rest<Value>) -> Result<Value, Error
     }
     Ok(Value::from(
         result.into_iter().map(Value::from).collect::<Vec<_>>(),
+    ))
+}
+
+/// Ansible's `subelements(path, skip_missing=False)` filter: a `[item, subitem]` pair for
+/// each subitem of each item's `path` list (a dotted string or a list of keys). Unlike the
+/// lookup of the same name, the items keep their sub-key.
+pub(super) fn subelements(value: &Value, path: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let skip_missing = kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let elements: Vec<Json> = match json_of(value)? {
+        Json::Object(map) => map.into_iter().map(|(_, v)| v).collect(),
+        Json::Array(items) => items,
+        _ => {
+            return Err(invalid(
+                "subelements: obj must be a list of dicts or a nested dict",
+            ))
+        }
+    };
+    let keys: Vec<Json> = match json_of(&path)? {
+        Json::Array(keys) => keys,
+        Json::String(path) => path.split('.').map(Json::from).collect(),
+        _ => return Err(invalid("subelements: subelements must be a list or a string")),
+    };
+    let mut out = Vec::new();
+    'elements: for element in elements {
+        let mut values = &element;
+        for key in &keys {
+            let next = match (values, key) {
+                (Json::Object(map), Json::String(key)) => map.get(key),
+                (Json::Array(items), Json::Number(n)) => n.as_u64().and_then(|i| items.get(i as usize)),
+                (Json::Object(_) | Json::Array(_), _) => None,
+                _ => {
+                    return Err(invalid(format!(
+                        "subelements: the key {} should point to a dictionary, got '{}'",
+                        json_to_python_str(key),
+                        json_to_python_str(values)
+                    )))
+                }
+            };
+            match next {
+                Some(next) => values = next,
+                None if skip_missing => continue 'elements,
+                None => {
+                    return Err(invalid(format!(
+                        "subelements: could not find {} key in iterated item {}",
+                        python_repr(key),
+                        python_repr(values)
+                    )))
+                }
+            }
+        }
+        let Json::Array(subitems) = values else {
+            return Err(invalid(format!(
+                "subelements: the key {} should point to a list, got {}",
+                python_repr(keys.last().unwrap_or(&Json::Null)),
+                python_repr(values)
+            )));
+        };
+        for subitem in subitems {
+            out.push(Json::Array(vec![element.clone(), subitem.clone()]));
+        }
+    }
+    Ok(from_json_value(&Json::Array(out)))
+}
+
+/// Ansible's `zip_longest(*others, fillvalue=None)`: `itertools.zip_longest`.
+pub(super) fn zip_longest(value: &Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let fill = kwargs
+        .get::<Option<Value>>("fillvalue")?
+        .unwrap_or(Value::from(()));
+    kwargs.assert_all_used()?;
+    let lists: Vec<Vec<Value>> = std::iter::once(value)
+        .chain(others.iter())
+        .map(items_of)
+        .collect::<Result<_, _>>()?;
+    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+    Ok(Value::from(
+        (0..longest)
+            .map(|i| {
+                Value::from(
+                    lists
+                        .iter()
+                        .map(|list| list.get(i).cloned().unwrap_or_else(|| fill.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>(),
     ))
 }

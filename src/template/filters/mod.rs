@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 
 mod crypto;
 mod data;
+mod math;
 mod patterns;
+mod random;
 mod text;
 
 use super::registry::{Register, Registry};
@@ -23,8 +25,8 @@ use sha1::Digest as _;
 use crate::digest::hex;
 use crate::python_regex::{Flags, TextRegex};
 
-use self::{crypto::*, data::*, patterns::*, text::*};
-use super::python::{json_to_python_str, python_json, value_to_json, value_to_python_str};
+use self::{crypto::*, data::*, math::*, patterns::*, random::*, text::*};
+use super::python::{json_to_python_str, python_json_text, python_repr, value_to_json, value_to_python_str};
 use super::yaml_dump::{to_yaml, YamlStyle};
 
 const BUILTINS: &[&str] = &[
@@ -120,10 +122,32 @@ const OWN: &[(&str, Register)] = &[
     ("dirname", filter!(dirname)),
     ("quote", filter!(quote)),
     ("flatten", filter!(flatten)),
+    ("subelements", filter!(subelements)),
+    ("random", filter!(random)),
+    ("shuffle", filter!(shuffle)),
     ("product", filter!(product)),
     ("comment", filter!(comment)),
     ("to_uuid", filter!(to_uuid)),
     ("type_debug", filter!(type_debug)),
+    ("sum", filter!(sum)),
+    ("min", filter!(min)),
+    ("max", filter!(max)),
+    ("zip_longest", filter!(zip_longest)),
+    ("pow", filter!(pow)),
+    ("root", filter!(root)),
+    ("log", filter!(log)),
+    ("human_readable", filter!(human_readable)),
+    ("human_to_bytes", filter!(human_to_bytes)),
+    ("urlsplit", filter!(urlsplit)),
+    ("replace", filter!(replace)),
+    ("truncate", filter!(truncate)),
+    ("wordcount", filter!(wordcount)),
+    ("striptags", filter!(striptags)),
+    ("urlencode", filter!(urlencode)),
+    ("splitext", filter!(splitext)),
+    ("normpath", filter!(normpath)),
+    ("path_join", filter!(path_join)),
+    ("expanduser", filter!(expanduser)),
 ];
 
 /// Every filter the templar knows: registration and the hints' names.

@@ -36,22 +36,26 @@ pub(super) fn regex_search(
     let re = python_regex(&pattern, &kwargs)?;
     kwargs.assert_all_used()?;
     let text = text_of(value)?;
-    let Some(captures) = re.search(&text) else {
+    let Some(found) = re
+        .search(&text)
+        .map_err(|e| invalid(format!("regex_search: {e:#}")))?
+    else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
-        return Ok(Value::from(captures.get(0).map_or("", |m| m.as_str())));
+        return Ok(Value::from(found.get(0).unwrap_or("")));
     }
     let mut out = Vec::new();
     for group in groups.iter() {
-        let found = if let Some(name) = group.strip_prefix("\\g<").and_then(|g| g.strip_suffix('>')) {
-            captures.name(name)
+        let index = if let Some(name) = group.strip_prefix("\\g<").and_then(|g| g.strip_suffix('>')) {
+            re.group_index(name)
+                .ok_or_else(|| invalid(format!("regex_search: unknown group name '{name}'")))?
         } else if let Some(index) = group.strip_prefix('\\').and_then(|g| g.parse::<usize>().ok()) {
-            captures.get(index)
+            index
         } else {
             return Err(invalid(format!("regex_search: unknown argument '{group}'")));
         };
-        out.push(found.map_or(Value::from(()), |m| Value::from(m.as_str())));
+        out.push(found.get(index).map_or(Value::from(()), Value::from));
     }
     Ok(Value::from(out))
 }
@@ -62,9 +66,11 @@ pub(super) fn regex_findall(value: &Value, pattern: String, kwargs: Kwargs) -> R
     let text = text_of(value)?;
     let groups = re.group_count();
     let found: Vec<Value> = re
-        .captures_iter(&text)
-        .map(|c| {
-            let group = |i: usize| Value::from(c.get(i).map_or("", |m| m.as_str()));
+        .matches(&text)
+        .map_err(|e| invalid(format!("regex_findall: {e:#}")))?
+        .iter()
+        .map(|found| {
+            let group = |i: usize| Value::from(found.get(i).unwrap_or(""));
             match groups {
                 0 => group(0),
                 1 => group(1),
@@ -75,6 +81,7 @@ pub(super) fn regex_findall(value: &Value, pattern: String, kwargs: Kwargs) -> R
     Ok(Value::from(found))
 }
 
+/// Ansible's `regex_escape` (`re_type='python'`): Python's `re.escape`.
 pub(super) fn regex_escape(value: String) -> String {
-    regex::escape(&value)
+    crate::python_regex::escape(&value)
 }
