@@ -294,7 +294,10 @@ pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -
     let shared = Arc::new(RunShared {
         options: options.clone(),
         inventory: Arc::clone(&inventory),
-        templar: Templar::new(),
+        templar: Templar::with_plugins(crate::template::Plugins::find(&crate::template::plugin_dirs(
+            &playbook_dir,
+            role_dirs(&playbook),
+        ))?)?,
         extra_vars,
         playbook_dir,
         project_root,
@@ -312,6 +315,40 @@ pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -
         report = run_plays(shared, Arc::new(playbook)) => report,
         () = cancel.stopped_now() => Err(cancel::Stopped.into()),
     }
+}
+
+/// The directories of the roles a playbook loads (named, imported, included by name,
+/// dependencies), for their filter and test plugins.
+fn role_dirs(playbook: &Playbook) -> Vec<PathBuf> {
+    fn collect(item: &walk::Item<'_>, out: &mut Vec<PathBuf>) {
+        match item {
+            walk::Item::Task(_, context) | walk::Item::Include(_, context) => {
+                out.extend(context.role.as_ref().map(|r| r.path.clone()));
+            }
+            walk::Item::IncludeRole(step, _) => {
+                for role in step.role.iter().flat_map(|r| r.dependencies_in_order()) {
+                    out.push(role.path.clone());
+                }
+            }
+            walk::Item::Rescued {
+                block,
+                rescue,
+                always,
+            } => {
+                for inner in block.iter().chain(rescue).chain(always) {
+                    collect(inner, out);
+                }
+            }
+        }
+    }
+    let mut dirs = Vec::new();
+    for play in &playbook.plays {
+        dirs.extend(play.roles_in_order().iter().map(|r| r.path.clone()));
+        for item in walk::play_items(play).iter() {
+            collect(item, &mut dirs);
+        }
+    }
+    dirs
 }
 
 /// Checks, before any host is contacted, what Ansible checks when it loads a playbook:
