@@ -89,11 +89,7 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
         extra_vars: args.extra_vars.clone(),
         forks: args.forks.or(settings.forks).unwrap_or(DEFAULT_FORKS),
         become_password,
-        host_keys: match settings.host_key_checking {
-            _ if args.ssh_accept_new => HostKeyPolicy::AcceptNew,
-            Some(false) => HostKeyPolicy::Off,
-            _ => HostKeyPolicy::Strict,
-        },
+        host_keys: host_key_policy(args.ssh_accept_new, settings.host_key_checking),
         connect_timeout: Duration::from_secs(args.timeout.or(settings.timeout).unwrap_or(DEFAULT_TIMEOUT)),
         force_handlers: args.force_handlers,
         lock_timeout: Duration::from_secs(args.lock_timeout),
@@ -144,6 +140,16 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
         save_plan(out, &options, &report)?;
     }
     print_run(mode, &report, args, no_color, started.elapsed())
+}
+
+/// `--ssh-accept-new` wins; `host_key_checking = False` turns checking off; anything else,
+/// and nothing said, checks host keys strictly.
+fn host_key_policy(accept_new: bool, host_key_checking: Option<bool>) -> HostKeyPolicy {
+    match host_key_checking {
+        _ if accept_new => HostKeyPolicy::AcceptNew,
+        Some(false) => HostKeyPolicy::Off,
+        Some(true) | None => HostKeyPolicy::Strict,
+    }
 }
 
 /// First Ctrl-C: let running steps finish, start no new ones, report. Second: stop at once.
@@ -301,5 +307,20 @@ fn write_retry_file(report: &RunReport, playbook: &Path) {
             path.display()
         ),
         Err(err) => eprintln!("warning: cannot write the retry file {}: {err}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_keys_are_checked_unless_ansible_cfg_or_a_flag_says_otherwise() {
+        assert_eq!(host_key_policy(false, None), HostKeyPolicy::Strict);
+        assert_eq!(host_key_policy(false, Some(true)), HostKeyPolicy::Strict);
+        assert_eq!(host_key_policy(false, Some(false)), HostKeyPolicy::Off);
+        assert_eq!(host_key_policy(true, Some(false)), HostKeyPolicy::AcceptNew);
+        assert_eq!(host_key_policy(true, None), HostKeyPolicy::AcceptNew);
+        assert_eq!(HostKeyPolicy::default(), HostKeyPolicy::Strict);
     }
 }
