@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod config;
 pub mod digest;
 pub mod engine;
 pub mod error;

@@ -33,11 +33,24 @@ pub struct Target {
     pub ssh_args: Vec<String>,
     /// `ansible_connection: local`.
     pub local: bool,
-    /// `--ssh-accept-new`: accept and record unknown host keys (never changed ones).
-    pub accept_new_host_keys: bool,
+    /// What to do with unknown and changed host keys.
+    pub host_keys: HostKeyPolicy,
     pub connect_timeout: Duration,
     /// `ansible_become_method`; a play's `become_method` wins over it.
     pub become_method: Option<BecomeMethod>,
+}
+
+/// How unknown and changed SSH host keys are treated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Only keys already in known_hosts (OpenSSH's `StrictHostKeyChecking=yes`).
+    #[default]
+    Strict,
+    /// `--ssh-accept-new`: unknown keys are recorded, changed ones refused.
+    AcceptNew,
+    /// `host_key_checking = False` in ansible.cfg: no checking, as Ansible does it
+    /// (`StrictHostKeyChecking=no`).
+    Off,
 }
 
 /// How a shell gets another user's rights (`become_method`).
@@ -528,8 +541,11 @@ async fn connect_ssh(target: &Target) -> Result<openssh::Session> {
     let check = match options.strict_host_key_checking.as_deref() {
         Some("no" | "off") => openssh::KnownHosts::Accept,
         Some("accept-new") => openssh::KnownHosts::Add,
-        _ if target.accept_new_host_keys => openssh::KnownHosts::Add,
-        _ => openssh::KnownHosts::Strict,
+        _ => match target.host_keys {
+            HostKeyPolicy::Strict => openssh::KnownHosts::Strict,
+            HostKeyPolicy::AcceptNew => openssh::KnownHosts::Add,
+            HostKeyPolicy::Off => openssh::KnownHosts::Accept,
+        },
     };
     builder.known_hosts_check(check);
     let config;

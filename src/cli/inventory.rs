@@ -9,7 +9,14 @@ use crate::inventory::Inventory;
 
 /// `deploy inventory`: show an inventory as `ansible-inventory` would.
 pub fn command(args: &InventoryArgs) -> Result<ExitCode> {
-    let inventory = Inventory::load(&args.inventories)?;
+    let settings = crate::cli::ansible_settings()?;
+    let inventories = crate::cli::inventories(&args.inventories, &settings);
+    if inventories.is_empty() {
+        anyhow::bail!(
+            "an inventory is required: -i INVENTORY, or `inventory` under [defaults] in ansible.cfg"
+        );
+    }
+    let inventory = Inventory::load(&inventories)?;
     let text = if let Some(host) = &args.host {
         crate::inventory::output::host(&inventory, host)?
     } else if args.graph {

@@ -101,8 +101,9 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// Inventory file, directory or executable script; repeat to combine several.
-    #[arg(short = 'i', long = "inventory", required = true, value_name = "INVENTORY")]
+    /// Inventory file, directory or executable script; repeat to combine several (default:
+    /// `inventory` in ansible.cfg).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
     pub inventories: Vec<PathBuf>,
 
     /// Print every group and host with their variables, as JSON (the default).
@@ -125,7 +126,8 @@ pub struct InventoryArgs {
 /// Flags shared by `plan`, `apply` and `check`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Inventory file, directory or executable script; repeat to combine several.
+    /// Inventory file, directory or executable script; repeat to combine several (default:
+    /// `inventory` in ansible.cfg).
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
     pub inventories: Vec<PathBuf>,
 
@@ -153,11 +155,12 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
 
-    /// Hosts worked on in parallel.
-    #[arg(short, long, default_value_t = 50, value_name = "N", value_parser = at_least_one)]
-    pub forks: usize,
+    /// Hosts worked on in parallel [default: `forks` in ansible.cfg, else 50].
+    #[arg(short, long, value_name = "N", value_parser = at_least_one)]
+    pub forks: Option<usize>,
 
-    /// Ask for the sudo password (read from the terminal, or the first line of stdin).
+    /// Ask for the sudo password (read from the terminal, or the first line of stdin); also
+    /// `become_ask_pass` in ansible.cfg.
     #[arg(short = 'K', long)]
     pub ask_become_pass: bool,
 
@@ -165,9 +168,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub ssh_accept_new: bool,
 
-    /// Seconds to wait for a host to answer before calling it unreachable.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    pub timeout: u64,
+    /// Seconds to wait for a host to answer before calling it unreachable [default: `timeout`
+    /// in ansible.cfg, else 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 
     /// Seconds to wait for another deploy run's lock on a host before failing that host.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
@@ -215,6 +219,20 @@ pub enum Format {
     Human,
     Json,
     Markdown,
+}
+
+/// The settings of the ansible.cfg Ansible would read from here, with `ANSIBLE_*` variables.
+pub fn ansible_settings() -> anyhow::Result<crate::config::Settings> {
+    crate::config::load(&crate::config::Environment::current()?)
+}
+
+/// The inventories given with `-i`, else those of ansible.cfg.
+pub fn inventories(given: &[PathBuf], settings: &crate::config::Settings) -> Vec<PathBuf> {
+    if given.is_empty() {
+        settings.inventory.clone().unwrap_or_default()
+    } else {
+        given.to_vec()
+    }
 }
 
 /// Runs the parsed command line; errors are printed by the caller.

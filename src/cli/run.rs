@@ -16,10 +16,15 @@ use crate::cli::{exit, Format, RunArgs};
 use crate::engine::cancel::Stopped;
 use crate::engine::events::{Events, Fanout};
 use crate::engine::host::Status;
-use crate::engine::{Cancel, Mode, RunOptions, RunReport};
+use crate::engine::{Cancel, Defaults, Mode, RunOptions, RunReport};
 use crate::plan::HostPlan;
 use crate::report::{self, Style};
-use crate::transport::Secret;
+use crate::transport::{BecomeMethod, HostKeyPolicy, Secret};
+
+/// Hosts worked on at once when neither `--forks` nor ansible.cfg says.
+const DEFAULT_FORKS: usize = 50;
+/// Seconds to wait for a host when neither `--timeout` nor ansible.cfg says (Ansible's too).
+const DEFAULT_TIMEOUT: u64 = 10;
 
 /// `plan`, `apply` and `check`. With `--format json`, a run that cannot start still prints one
 /// JSON document (with an `error`) on stdout; the error also goes to stderr as usual.
@@ -43,7 +48,8 @@ pub fn run_playbook(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> 
 }
 
 fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCode> {
-    let become_password = if args.ask_become_pass {
+    let settings = crate::cli::ansible_settings()?;
+    let become_password = if args.ask_become_pass || settings.become_ask_pass == Some(true) {
         Some(Secret::new(crate::transport::read_password("BECOME password: ")?))
     } else {
         None
@@ -53,9 +59,11 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
     } else {
         None
     };
-    if saved.is_none() && args.inventories.is_empty() {
+    let inventories = crate::cli::inventories(&args.inventories, &settings);
+    if saved.is_none() && inventories.is_empty() {
         anyhow::bail!(
-            "an inventory is required: -i INVENTORY (or `deploy apply PLAN.json` for a saved plan)"
+            "an inventory is required: -i INVENTORY, or `inventory` under [defaults] in ansible.cfg \
+             (or `deploy apply PLAN.json` for a saved plan)"
         );
     }
     if args.out.is_some() && mode != Mode::Plan {
@@ -65,7 +73,7 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
         mode,
         inventories: saved
             .as_ref()
-            .map_or_else(|| args.inventories.clone(), |s| s.inventories.clone()),
+            .map_or_else(|| inventories.clone(), |s| s.inventories.clone()),
         playbook: saved
             .as_ref()
             .map_or_else(|| args.playbook.clone(), |s| s.playbook.clone()),
@@ -79,10 +87,10 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
             .as_ref()
             .map_or_else(|| args.skip_tags.clone(), |s| s.skip_tags.clone()),
         extra_vars: args.extra_vars.clone(),
-        forks: args.forks,
+        forks: args.forks.or(settings.forks).unwrap_or(DEFAULT_FORKS),
         become_password,
-        accept_new_host_keys: args.ssh_accept_new,
-        connect_timeout: Duration::from_secs(args.timeout),
+        host_keys: host_key_policy(args.ssh_accept_new, settings.host_key_checking),
+        connect_timeout: Duration::from_secs(args.timeout.or(settings.timeout).unwrap_or(DEFAULT_TIMEOUT)),
         force_handlers: args.force_handlers,
         lock_timeout: Duration::from_secs(args.lock_timeout),
         step_timeout: args.step_timeout.map(Duration::from_secs),
@@ -94,6 +102,15 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
                     .collect::<HashMap<_, _>>(),
             )
         }),
+        defaults: Defaults {
+            remote_user: settings.remote_user,
+            private_key: settings.private_key_file,
+            become_: settings.become_.unwrap_or(false),
+            become_method: settings.become_method.as_deref().and_then(BecomeMethod::parse),
+            become_user: settings.become_user,
+            roles_path: settings.roles_path.unwrap_or_default(),
+            vault_password_file: settings.vault_password_file,
+        },
     };
     let json = args.format == Format::Json;
     let bars = verbose == 0 && std::io::stderr().is_terminal();
@@ -123,6 +140,16 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
         save_plan(out, &options, &report)?;
     }
     print_run(mode, &report, args, no_color, started.elapsed())
+}
+
+/// `--ssh-accept-new` wins; `host_key_checking = False` turns checking off; anything else,
+/// and nothing said, checks host keys strictly.
+fn host_key_policy(accept_new: bool, host_key_checking: Option<bool>) -> HostKeyPolicy {
+    match host_key_checking {
+        _ if accept_new => HostKeyPolicy::AcceptNew,
+        Some(false) => HostKeyPolicy::Off,
+        Some(true) | None => HostKeyPolicy::Strict,
+    }
 }
 
 /// First Ctrl-C: let running steps finish, start no new ones, report. Second: stop at once.
@@ -280,5 +307,20 @@ fn write_retry_file(report: &RunReport, playbook: &Path) {
             path.display()
         ),
         Err(err) => eprintln!("warning: cannot write the retry file {}: {err}", path.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_keys_are_checked_unless_ansible_cfg_or_a_flag_says_otherwise() {
+        assert_eq!(host_key_policy(false, None), HostKeyPolicy::Strict);
+        assert_eq!(host_key_policy(false, Some(true)), HostKeyPolicy::Strict);
+        assert_eq!(host_key_policy(false, Some(false)), HostKeyPolicy::Off);
+        assert_eq!(host_key_policy(true, Some(false)), HostKeyPolicy::AcceptNew);
+        assert_eq!(host_key_policy(true, None), HostKeyPolicy::AcceptNew);
+        assert_eq!(HostKeyPolicy::default(), HostKeyPolicy::Strict);
     }
 }

@@ -24,7 +24,7 @@ use crate::engine::host::{HostReport, HostRunner};
 use crate::inventory::Inventory;
 use crate::playbook::{walk, Batch, LoadOptions, Playbook, Task};
 use crate::template::{Origin, Templar};
-use crate::transport::{BecomeMethod, Secret, Target};
+use crate::transport::{BecomeMethod, HostKeyPolicy, Secret, Target};
 use crate::vars::{HostVarsSource, Layer, VarMap, VarStack};
 
 /// What a run does to hosts.
@@ -50,13 +50,31 @@ pub struct RunOptions {
     pub extra_vars: Vec<String>,
     pub forks: usize,
     pub become_password: Option<Secret>,
-    pub accept_new_host_keys: bool,
+    pub host_keys: HostKeyPolicy,
     pub connect_timeout: Duration,
     pub force_handlers: bool,
     pub lock_timeout: Duration,
     pub step_timeout: Option<Duration>,
     /// When applying a saved plan: per host, what its probe saw for each step.
     pub expected: Option<Arc<HashMap<String, Vec<crate::saved::SavedStep>>>>,
+    /// What ansible.cfg sets for whatever the inventory and the playbook leave unsaid.
+    pub defaults: Defaults,
+}
+
+/// Defaults from ansible.cfg (or `ANSIBLE_*` variables): each yields to the inventory's
+/// connection variables and to the play's keywords.
+#[derive(Clone, Debug, Default)]
+pub struct Defaults {
+    pub remote_user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    /// Whether plays escalate unless they say otherwise.
+    pub become_: bool,
+    pub become_method: Option<BecomeMethod>,
+    pub become_user: Option<String>,
+    /// Role directories searched after `roles/` beside the playbook.
+    pub roles_path: Vec<PathBuf>,
+    /// Read by nothing yet: carried for Ansible Vault files.
+    pub vault_password_file: Option<PathBuf>,
 }
 
 /// The outcome of a run: one report per host, in inventory order.
@@ -147,7 +165,10 @@ impl RunShared {
             name: host.to_string(),
             address: host.to_string(),
             local: matches!(host, "localhost" | "127.0.0.1" | "::1"),
-            accept_new_host_keys: self.options.accept_new_host_keys,
+            user: self.options.defaults.remote_user.clone(),
+            private_key: self.options.defaults.private_key.clone(),
+            become_method: self.options.defaults.become_method,
+            host_keys: self.options.host_keys,
             connect_timeout: self.options.connect_timeout,
             ..Target::default()
         })
@@ -245,7 +266,7 @@ pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -
     let project_root = std::env::current_dir().context("cannot read the current directory")?;
     let load_options = LoadOptions {
         project_root: Some(project_root.clone()),
-        ..LoadOptions::default()
+        roles_path: options.defaults.roles_path.clone(),
     };
     let playbook = crate::playbook::load_playbook(&options.playbook, &load_options)?;
     let playbook_dir = options
@@ -273,7 +294,10 @@ pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -
     let shared = Arc::new(RunShared {
         options: options.clone(),
         inventory: Arc::clone(&inventory),
-        templar: Templar::new(),
+        templar: Templar::with_plugins(crate::template::Plugins::find(&crate::template::plugin_dirs(
+            &playbook_dir,
+            role_dirs(&playbook),
+        ))?)?,
         extra_vars,
         playbook_dir,
         project_root,
@@ -291,6 +315,40 @@ pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -
         report = run_plays(shared, Arc::new(playbook)) => report,
         () = cancel.stopped_now() => Err(cancel::Stopped.into()),
     }
+}
+
+/// The directories of the roles a playbook loads (named, imported, included by name,
+/// dependencies), for their filter and test plugins.
+fn role_dirs(playbook: &Playbook) -> Vec<PathBuf> {
+    fn collect(item: &walk::Item<'_>, out: &mut Vec<PathBuf>) {
+        match item {
+            walk::Item::Task(_, context) | walk::Item::Include(_, context) => {
+                out.extend(context.role.as_ref().map(|r| r.path.clone()));
+            }
+            walk::Item::IncludeRole(step, _) => {
+                for role in step.role.iter().flat_map(|r| r.dependencies_in_order()) {
+                    out.push(role.path.clone());
+                }
+            }
+            walk::Item::Rescued {
+                block,
+                rescue,
+                always,
+            } => {
+                for inner in block.iter().chain(rescue).chain(always) {
+                    collect(inner, out);
+                }
+            }
+        }
+    }
+    let mut dirs = Vec::new();
+    for play in &playbook.plays {
+        dirs.extend(play.roles_in_order().iter().map(|r| r.path.clone()));
+        for item in walk::play_items(play).iter() {
+            collect(item, &mut dirs);
+        }
+    }
+    dirs
 }
 
 /// Checks, before any host is contacted, what Ansible checks when it loads a playbook:
@@ -641,6 +699,13 @@ fn target_of(shared: &RunShared, host: &str, remote_user: Option<&str>) -> Resul
         None => None,
     };
     let local = get("ansible_connection")?.as_deref() == Some("local");
+    let defaults = &shared.options.defaults;
+    // As in Ansible, the variable beats ansible.cfg's `host_key_checking`.
+    let host_keys = match get("ansible_host_key_checking")?.or(get("ansible_ssh_host_key_checking")?) {
+        Some(check) if !crate::config::parse_bool(&check) => HostKeyPolicy::Off,
+        Some(_) if shared.options.host_keys == HostKeyPolicy::Off => HostKeyPolicy::Strict,
+        _ => shared.options.host_keys,
+    };
     let mut target = Target {
         name: host.to_string(),
         address: get("ansible_host")?
@@ -649,11 +714,15 @@ fn target_of(shared: &RunShared, host: &str, remote_user: Option<&str>) -> Resul
         port,
         user: get("ansible_user")?
             .or(get("ansible_ssh_user")?)
-            .or(remote_user.map(str::to_string)),
-        private_key: get("ansible_ssh_private_key_file")?.map(PathBuf::from),
+            .or(remote_user.map(str::to_string))
+            .or(defaults.remote_user.clone()),
+        private_key: get("ansible_ssh_private_key_file")?
+            .or(get("ansible_private_key_file")?)
+            .map(PathBuf::from)
+            .or(defaults.private_key.clone()),
         ssh_args,
         local,
-        accept_new_host_keys: shared.options.accept_new_host_keys,
+        host_keys,
         connect_timeout: shared.options.connect_timeout,
         ..Target::default()
     };
@@ -661,7 +730,7 @@ fn target_of(shared: &RunShared, host: &str, remote_user: Option<&str>) -> Resul
         .or(get("ansible_become_pass")?)
         .map(Secret::new);
     target.become_method = match get("ansible_become_method")? {
-        None => None,
+        None => defaults.become_method,
         Some(name) => Some(BecomeMethod::parse(&name).ok_or_else(|| {
             anyhow::anyhow!("{host}: ansible_become_method is `{name}`; deploy escalates with sudo or su")
         })?),

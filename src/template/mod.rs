@@ -15,6 +15,7 @@ mod data_lookups;
 mod filters;
 mod lookups;
 mod methods;
+mod plugins;
 mod predicates;
 mod python;
 mod registry;
@@ -33,6 +34,7 @@ use crate::vars::{Scope, VarStack, OMIT_PLACEHOLDER};
 
 pub use data_lookups::{is_data_lookup, run_data_lookup};
 pub(crate) use lookups::SCOPE_KEY;
+pub use plugins::{plugin_dirs, Plugins};
 pub use python::{python_json, python_repr};
 pub use source::FileOptions;
 pub use yaml_dump::{to_yaml, YamlStyle};
@@ -77,6 +79,24 @@ impl Default for Templar {
 
 impl Templar {
     pub fn new() -> Templar {
+        Templar {
+            env: Arc::new(Templar::environment()),
+        }
+    }
+
+    /// A templar that also knows a project's filter and test plugins.
+    pub fn with_plugins(plugins: Option<Arc<Plugins>>) -> Result<Templar> {
+        let Some(plugins) = plugins else {
+            return Ok(Templar::new());
+        };
+        let builtin = Arc::new(Templar::environment());
+        let mut env = (*builtin).clone();
+        filters::FILTERS.register_plugins(&mut env, &plugins, plugins::Kind::Filter, &builtin)?;
+        predicates::TESTS.register_plugins(&mut env, &plugins, plugins::Kind::Test, &builtin)?;
+        Ok(Templar { env: Arc::new(env) })
+    }
+
+    fn environment() -> Environment<'static> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_trim_blocks(true);
@@ -90,7 +110,7 @@ impl Templar {
         filters::FILTERS.register(&mut env);
         predicates::TESTS.register(&mut env);
         lookups::register(&mut env);
-        Templar { env: Arc::new(env) }
+        env
     }
 
     /// Renders one string. A string that is exactly one `{{ expr }}` gives the expression's

@@ -6,7 +6,11 @@
 //! both registration and the hint list come, plus the minijinja builtins it relies on, named
 //! for the hints only.
 
+use std::sync::Arc;
+
 use minijinja::Environment;
+
+use super::plugins::{self, Kind, Plugins};
 
 /// Adds one callable to the environment under the name given.
 pub(crate) type Register = fn(&mut Environment<'static>, &'static str);
@@ -25,6 +29,22 @@ impl Registry {
         for (name, add) in self.own {
             add(env, name);
         }
+    }
+
+    /// Registers, over this table, the names a project's plugins of `kind` give: a name
+    /// neither table has is the plugins' to answer before it is an error, and a plugin that
+    /// declares one of ours takes it over, as in Ansible (`builtin` is the environment
+    /// without plugins, where such a name goes back when no plugin answers it).
+    pub fn register_plugins(
+        &self,
+        env: &mut Environment<'static>,
+        plugins: &Arc<Plugins>,
+        kind: Kind,
+        builtin: &Arc<Environment<'static>>,
+    ) -> anyhow::Result<()> {
+        let declared = plugins.declared(kind)?;
+        plugins::register(env, plugins, kind, declared, builtin, &self.names());
+        Ok(())
     }
 
     /// Every name, builtins included, sorted, each once.

@@ -83,7 +83,7 @@ impl HostRunner {
         let method = play_become_method(play)
             .or(self.target.become_method)
             .unwrap_or_default();
-        let become_user = effective_become_user(play, task, context);
+        let become_user = effective_become_user(play, task, context, &run.options.defaults);
         let mut inner = Stage::default();
         let result = async {
             self.ensure_shell(run, become_user, method)

@@ -189,7 +189,7 @@ impl HostRunner {
     }
 
     async fn run_play_inner(&mut self, run: &RunShared, play: &Play, play_hosts: &[String]) -> Result<()> {
-        let play_become = play_become(play);
+        let play_become = play_become(play, run.options.defaults.become_);
         let method = play_become_method(play)
             .or(self.target.become_method)
             .unwrap_or_default();

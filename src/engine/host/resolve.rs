@@ -448,7 +448,7 @@ impl HostRunner {
                 target = label.as_str().map_or_else(|| label.to_string(), str::to_string);
             }
         }
-        let become_user = effective_become_user(play, task, context);
+        let become_user = effective_become_user(play, task, context, &run.options.defaults);
         self.next_id += 1;
         let id = format!("s{}", self.next_id);
         let changed_when: Vec<(String, Pos)> = task
@@ -649,11 +649,16 @@ pub(super) fn search_dirs_for(
     crate::playbook::search::search_dirs(role, task_dir, &run.playbook_dir, subdir)
 }
 
-pub(super) fn effective_become_user(play: &Play, task: &Task, context: &Context) -> Option<String> {
+pub(super) fn effective_become_user(
+    play: &Play,
+    task: &Task,
+    context: &Context,
+    defaults: &crate::engine::Defaults,
+) -> Option<String> {
     let becomes = walk::literal(&task.keywords.become_)
         .or(context.become_)
         .or(walk::literal(&play.keywords.become_))
-        .unwrap_or(false);
+        .unwrap_or(defaults.become_);
     if !becomes {
         return None;
     }
@@ -663,6 +668,7 @@ pub(super) fn effective_become_user(play: &Play, task: &Task, context: &Context)
         .map(|u| u.value.clone())
         .or_else(|| context.become_user.clone())
         .or_else(|| play.keywords.become_user.as_ref().map(|u| u.value.clone()))
+        .or_else(|| defaults.become_user.clone())
         .or_else(|| Some("root".to_string()))
 }
 
@@ -674,8 +680,8 @@ pub(super) fn play_become_method(play: &Play) -> Option<BecomeMethod> {
 }
 
 /// The user the play's shell runs as: root when anything in the play escalates.
-pub(super) fn play_become(play: &Play) -> Option<String> {
-    let play_level = walk::literal(&play.keywords.become_).unwrap_or(false);
+pub(super) fn play_become(play: &Play, become_by_default: bool) -> Option<String> {
+    let play_level = walk::literal(&play.keywords.become_).unwrap_or(become_by_default);
     let anywhere = play_level
         || crate::playbook::all_tasks(&play.tasks)
             .iter()
