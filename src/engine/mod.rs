@@ -129,9 +129,31 @@ pub struct RunShared {
     /// The outcome of each `run_once` task, by task and batch: the first host to reach it
     /// runs it, the others wait for it and take its registered result.
     run_once: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Json>>>>,
+    /// Hosts done with a play, by `batch|host`, so that hosts waiting for a `run_once` result
+    /// stop waiting when the host that would run it ended without (it failed, or never
+    /// reached the task); woken through `run_once_notify`.
+    plays_done: Mutex<std::collections::HashSet<String>>,
+    pub run_once_notify: tokio::sync::Notify,
 }
 
 impl RunShared {
+    /// Records that `host` ended its play in `batch`, and wakes the hosts waiting on it.
+    pub fn play_done(&self, batch: &str, host: &str) {
+        self.plays_done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(format!("{batch}|{host}"));
+        self.run_once_notify.notify_waiters();
+    }
+
+    /// Whether `host` ended its play in `batch`.
+    pub fn is_play_done(&self, batch: &str, host: &str) -> bool {
+        self.plays_done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&format!("{batch}|{host}"))
+    }
+
     /// The shared outcome of a `run_once` task (see the field).
     pub fn run_once_cell(&self, key: String) -> Arc<tokio::sync::OnceCell<Json>> {
         let mut cells = self.run_once.lock().unwrap_or_else(|p| p.into_inner());
@@ -308,6 +330,8 @@ pub async fn run(options: RunOptions, events: Arc<dyn Events>, cancel: Cancel) -
         cancel: cancel.clone(),
         facts,
         run_once: Mutex::default(),
+        plays_done: Mutex::default(),
+        run_once_notify: tokio::sync::Notify::new(),
     });
     // Stopping at once drops the run's future: every host's task with it, so every
     // connection closes its ssh ControlMaster on the way out.

@@ -186,6 +186,7 @@ impl HostRunner {
             }
             self.report.plan.error = Some(message);
         }
+        run.play_done(&json!(play_hosts).to_string(), &self.name);
     }
 
     async fn run_play_inner(&mut self, run: &RunShared, play: &Play, play_hosts: &[String]) -> Result<()> {

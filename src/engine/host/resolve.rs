@@ -147,45 +147,68 @@ impl HostRunner {
         if !run.tags_match(task) {
             return Ok(());
         }
-        // `run_once`: the first host of the batch to reach it runs it; the others wait for it
-        // and take what it registered, as Ansible gives every host of the batch the result.
+        // `run_once`: the batch's first host runs it, as under Ansible; the others wait for it
+        // and take what it registered (nothing, when it ended without reaching the task).
         if walk::literal(&task.keywords.run_once) == Some(true) && !self.in_run_once {
-            let batch = base
+            let hosts = base
                 .lookup("ansible_play_hosts")
-                .map(|(_, hosts)| hosts.to_string())
+                .map(|(_, h)| h.clone())
                 .unwrap_or_default();
+            let batch = hosts.to_string();
+            let first = hosts
+                .get(0)
+                .and_then(Json::as_str)
+                .unwrap_or(&self.name)
+                .to_string();
             let cell = run.run_once_cell(format!("{}|{batch}", task.pos));
-            let mut ran_here = false;
-            let shared = cell
-                .get_or_try_init(|| async {
-                    ran_here = true;
-                    self.in_run_once = true;
-                    let ran = Box::pin(self.run_task(run, play, base, task, context, stage)).await;
-                    self.in_run_once = false;
-                    ran?;
-                    let Some(register) = &task.register else {
-                        return Ok(Json::Null);
-                    };
-                    // The others need the result now: apply what it waits on.
-                    if matches!(self.registered.get(&register.value), Some(Registered::Pending))
-                        && run.options.mode == Mode::Apply
-                    {
-                        self.flush(run, stage).await?;
-                    }
-                    Ok::<Json, anyhow::Error>(match self.registered.get(&register.value) {
-                        Some(Registered::Known(value)) => value.clone(),
-                        _ => Json::Null,
+            let ran_here = first == self.name;
+            let shared = if ran_here {
+                let value = cell
+                    .get_or_try_init(|| async {
+                        self.in_run_once = true;
+                        let ran = Box::pin(self.run_task(run, play, base, task, context, stage)).await;
+                        self.in_run_once = false;
+                        ran?;
+                        let Some(register) = &task.register else {
+                            return Ok(Json::Null);
+                        };
+                        // The others need the result now: apply what it waits on.
+                        if matches!(self.registered.get(&register.value), Some(Registered::Pending))
+                            && run.options.mode == Mode::Apply
+                        {
+                            self.flush(run, stage).await?;
+                        }
+                        Ok::<Json, anyhow::Error>(match self.registered.get(&register.value) {
+                            Some(Registered::Known(value)) => value.clone(),
+                            _ => Json::Null,
+                        })
                     })
-                })
-                .await?
-                .clone();
+                    .await;
+                run.run_once_notify.notify_waiters();
+                value?.clone()
+            } else {
+                loop {
+                    let notified = run.run_once_notify.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    if let Some(value) = cell.get() {
+                        break value.clone();
+                    }
+                    if run.is_play_done(&batch, &first) {
+                        break Json::Null;
+                    }
+                    notified.await;
+                }
+            };
             if !ran_here {
                 self.skip(run, task, context);
                 if let Some(register) = &task.register {
-                    let value = if shared.is_null() {
-                        Registered::Pending
-                    } else {
-                        Registered::Known(shared)
+                    // Nothing shared: known only after apply in a plan; when applying, the
+                    // first host ended without running it.
+                    let value = match (shared.is_null(), run.options.mode) {
+                        (false, _) => Registered::Known(shared),
+                        (true, Mode::Apply) => Registered::Known(json!({"changed": false, "skipped": true})),
+                        (true, _) => Registered::Pending,
                     };
                     self.registered.insert(register.value.clone(), value);
                 }
