@@ -45,6 +45,12 @@ pub trait Resource: Send + Sync {
     fn confined_to(&self, _out: &Section) -> Option<Vec<String>> {
         None
     }
+
+    /// What a task registers when the step is converged, if more than `changed: false`: a
+    /// query module (`stat`) answers from its probe, in the same round as every other step.
+    fn result(&self, _out: &Section) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
 }
 
 /// `path` as a confinement: absolute and plain (no `.`, `..` or empty component), else
@@ -87,6 +93,10 @@ pub trait Step: Send + Sync {
     fn confined_to(&self, _out: &Section) -> Option<Vec<String>> {
         None
     }
+    /// See [`Resource::result`].
+    fn result(&self, _out: &Section) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
 }
 
 impl<R: Resource> Step for R {
@@ -104,6 +114,10 @@ impl<R: Resource> Step for R {
 
     fn confined_to(&self, out: &Section) -> Option<Vec<String>> {
         Resource::confined_to(self, out)
+    }
+
+    fn result(&self, out: &Section) -> Result<Option<serde_json::Value>> {
+        Resource::result(self, out)
     }
 
     fn plan(&self, out: &Section) -> Result<(Diff, Script)> {

@@ -63,6 +63,7 @@ modules! {
     service,
     set_fact,
     shell,
+    stat,
     sysctl,
     systemd,
     template,

@@ -205,8 +205,21 @@ impl HostRunner {
             };
             let script = as_user(script, become_user.as_deref(), &self.token);
             meta.script = with_timeout(script, meta.timeout, &self.token);
-            let registered = if diff.is_converged() && !meta.always_run {
-                Registered::Known(json!({"changed": false, "failed": false}))
+            // A query's answer (`stat`) is what the host holds now: in a plan, with a change
+            // to that path still unapplied, it is known only after apply.
+            let answer = step.result(section)?;
+            let stale_answer = answer.is_some()
+                && run.options.mode != Mode::Apply
+                && match step.confined_to(section) {
+                    Some(paths) => stage.pending.iter().any(|p| {
+                        p.display.diff.action.is_change()
+                            && paths.iter().any(|path| paths_overlap(path, &p.target))
+                    }),
+                    None => self.changes_pending(stage),
+                };
+            meta.answer = answer.clone();
+            let registered = if diff.is_converged() && !meta.always_run && !stale_answer {
+                Registered::Known(answer.unwrap_or_else(|| json!({"changed": false, "failed": false})))
             } else {
                 Registered::Pending
             };
@@ -341,10 +354,12 @@ impl HostRunner {
                 }
                 // Converged: nothing was sent for it.
                 if let Some(register) = &step.register {
-                    self.registered.insert(
-                        register.clone(),
-                        Registered::Known(json!({"changed": false, "failed": false})),
-                    );
+                    let result = step
+                        .answer
+                        .clone()
+                        .unwrap_or_else(|| json!({"changed": false, "failed": false}));
+                    self.registered
+                        .insert(register.clone(), Registered::Known(result));
                 }
                 self.report_step(run, &step.display, &Status::Ok);
                 self.report.results.push(StepResult {
@@ -465,6 +480,8 @@ pub(super) struct Pending {
     /// What the step manages (a path, a package list), unredacted: a later step on the same
     /// target must wait for this one to be applied.
     pub(super) target: String,
+    /// A query's answer from its probe (`stat`): what it registers once applied too.
+    pub(super) answer: Option<Json>,
 }
 
 /// A resource step waiting for its probe.
