@@ -171,11 +171,7 @@ fn site_project_common_role() {
 /// error as `main` prints it (paths made relative to the project) and its hint.
 fn load_error(files: &[(&str, &str)]) -> (String, Option<String>) {
     let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    write_files(dir.path(), files);
     let options = LoadOptions {
         project_root: Some(dir.path().to_path_buf()),
         roles_path: Vec::new(),
@@ -193,11 +189,7 @@ fn load_error(files: &[(&str, &str)]) -> (String, Option<String>) {
 /// gives to the host that reaches it (Ansible checks modules and parameters where a task runs).
 fn deferred_error(files: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    write_files(dir.path(), files);
     let options = LoadOptions {
         project_root: Some(dir.path().to_path_buf()),
         roles_path: Vec::new(),
@@ -219,6 +211,43 @@ fn assert_deferred(files: &[(&str, &str)], message: &str, hint: Option<&str>) {
         None => message.to_string(),
     };
     assert_eq!(deferred_error(files), expected);
+}
+
+/// Writes a project's files under `dir`.
+fn write_files(dir: &std::path::Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Applies `dir`'s `site.yml` on its local host with `deploy` and with `ansible-playbook`,
+/// each writing to the path in its `out` variable; returns those two paths.
+fn apply_with_both_tools(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let deployed = dir.join("deployed");
+    let apply = common::deploy()
+        .current_dir(dir)
+        .args(["apply", "-i", "hosts", "site.yml", "-e"])
+        .arg(format!("out={}", deployed.display()))
+        .output()
+        .unwrap();
+    assert_eq!(apply.status.code(), Some(0), "{}", common::stderr(&apply));
+    let by_ansible = dir.join("by-ansible");
+    let python = common::oracle_venv().join("bin/python3");
+    let ansible = std::process::Command::new(common::oracle("ansible-playbook"))
+        .current_dir(dir)
+        .env("ANSIBLE_HOME", dir.join(".ansible"))
+        .args(["-i", "hosts", "site.yml", "-e"])
+        .arg(format!(
+            "out={} ansible_python_interpreter={}",
+            by_ansible.display(),
+            python.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(ansible.status.success(), "{}", common::stdout(&ansible));
+    (deployed, by_ansible)
 }
 
 fn play_with_tasks(tasks: &str) -> String {
@@ -629,11 +658,7 @@ fn empty_task_and_handler_files_have_no_tasks_as_in_ansible() {
         ),
         ("hosts", "local1 ansible_connection=local\n"),
     ];
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    write_files(dir.path(), &files);
     let playbook = load_playbook(&dir.path().join("site.yml"), &LoadOptions::default()).unwrap();
     let roles = playbook.plays[0].roles_in_order();
     assert!(roles[0].tasks.is_empty() && roles[0].handlers.is_empty());
@@ -670,33 +695,8 @@ fn role_and_template_magic_variables_are_ansibles() {
         ("site.yml", "- hosts: all\n  gather_facts: false\n  roles: [web]\n"),
         ("hosts", "local1 ansible_connection=local\n"),
     ];
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    let deployed = dir.path().join("deployed");
-    let apply = common::deploy()
-        .current_dir(dir.path())
-        .args(["apply", "-i", "hosts", "site.yml", "-e"])
-        .arg(format!("out={}", deployed.display()))
-        .output()
-        .unwrap();
-    assert_eq!(apply.status.code(), Some(0), "{}", common::stderr(&apply));
-    let by_ansible = dir.path().join("by-ansible");
-    let python = common::oracle_venv().join("bin/python3");
-    let ansible = std::process::Command::new(common::oracle("ansible-playbook"))
-        .current_dir(dir.path())
-        .env("ANSIBLE_HOME", dir.path().join(".ansible"))
-        .args(["-i", "hosts", "site.yml", "-e"])
-        .arg(format!(
-            "out={} ansible_python_interpreter={}",
-            by_ansible.display(),
-            python.display()
-        ))
-        .output()
-        .unwrap();
-    assert!(ansible.status.success(), "{}", common::stdout(&ansible));
+    write_files(dir.path(), &files);
+    let (deployed, by_ansible) = apply_with_both_tools(dir.path());
     let expected = std::fs::read_to_string(&by_ansible).unwrap();
     assert_eq!(expected, "# Ansible managed\nrole=web web web\n");
     assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
@@ -779,33 +779,8 @@ fn loops_fact_names_and_escapes_render_as_ansible() {
         ("site.yml", site),
         ("hosts", "local1 ansible_connection=local\n"),
     ];
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    let deployed = dir.path().join("deployed");
-    let apply = common::deploy()
-        .current_dir(dir.path())
-        .args(["apply", "-i", "hosts", "site.yml", "-e"])
-        .arg(format!("out={}", deployed.display()))
-        .output()
-        .unwrap();
-    assert_eq!(apply.status.code(), Some(0), "{}", common::stderr(&apply));
-    let by_ansible = dir.path().join("by-ansible");
-    let python = common::oracle_venv().join("bin/python3");
-    let ansible = std::process::Command::new(common::oracle("ansible-playbook"))
-        .current_dir(dir.path())
-        .env("ANSIBLE_HOME", dir.path().join(".ansible"))
-        .args(["-i", "hosts", "site.yml", "-e"])
-        .arg(format!(
-            "out={} ansible_python_interpreter={}",
-            by_ansible.display(),
-            python.display()
-        ))
-        .output()
-        .unwrap();
-    assert!(ansible.status.success(), "{}", common::stdout(&ansible));
+    write_files(dir.path(), &files);
+    let (deployed, by_ansible) = apply_with_both_tools(dir.path());
     let expected = std::fs::read_to_string(&by_ansible).unwrap();
     assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
     let options = |path: &std::path::Path| std::fs::read_to_string(path.with_extension("options")).unwrap();

@@ -242,13 +242,7 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs, want_list: bool)
         all = serde_json::Value::Array(vec![serde_json::Value::Object(options)]);
     }
     let (names, skip) = crate::playbook::search::first_found_candidates(&all).map_err(invalid)?;
-    let mut bases: Vec<PathBuf> = Vec::new();
-    for var in ["role_path", "playbook_dir"] {
-        if let Some(dir) = state.lookup(var).filter(|v| !v.is_undefined() && !v.is_none()) {
-            bases.push(PathBuf::from(super::python::value_to_python_str(&dir)?));
-        }
-    }
-    match crate::playbook::search::first_existing(&names, &bases) {
+    match crate::playbook::search::first_existing(&names, &search_bases(state)?) {
         Some(path) => {
             let path = Value::from(path.display().to_string());
             Ok(if want_list { Value::from(vec![path]) } else { path })
@@ -266,15 +260,9 @@ fn first_found(state: &State, terms: &[Value], kwargs: &Kwargs, want_list: bool)
 /// the same variables as the template that calls it.
 pub(crate) const SCOPE_KEY: &str = "__deploy_scope__";
 
-fn find_file(state: &State, subdir: &str, term: &str) -> Result<PathBuf, Error> {
-    let direct = PathBuf::from(term);
-    if direct.is_absolute() {
-        return if direct.exists() {
-            Ok(direct)
-        } else {
-            Err(invalid(format!("lookup: file not found: {term}")))
-        };
-    }
+/// The directories a lookup searches: `ansible_search_path` when set, else the role's and
+/// the playbook's directories.
+fn search_bases(state: &State) -> Result<Vec<PathBuf>, Error> {
     let mut bases: Vec<PathBuf> = Vec::new();
     if let Some(paths) = state.lookup("ansible_search_path").filter(|v| !v.is_undefined()) {
         for path in paths.try_iter()? {
@@ -287,8 +275,20 @@ fn find_file(state: &State, subdir: &str, term: &str) -> Result<PathBuf, Error> 
             }
         }
     }
+    Ok(bases)
+}
+
+fn find_file(state: &State, subdir: &str, term: &str) -> Result<PathBuf, Error> {
+    let direct = PathBuf::from(term);
+    if direct.is_absolute() {
+        return if direct.exists() {
+            Ok(direct)
+        } else {
+            Err(invalid(format!("lookup: file not found: {term}")))
+        };
+    }
     let mut tried = Vec::new();
-    for base in &bases {
+    for base in &search_bases(state)? {
         for candidate in [base.join(subdir).join(term), base.join(term)] {
             if candidate.is_file() {
                 return Ok(candidate);

@@ -86,11 +86,12 @@ impl HostRunner {
                     run.publish_facts(host, facts.into_iter().collect());
                 }
                 _ => {
-                    for (name, value) in facts {
-                        self.registered.remove(&name);
-                        self.host_facts.insert(name, value);
+                    for (name, value) in &facts {
+                        self.registered.remove(name);
+                        self.host_facts.insert(name.clone(), value.clone());
                     }
-                    run.publish_facts(&self.name, self.visible_facts());
+                    // Only what changed: the rest was published when gathered or set.
+                    run.publish_facts(&self.name, facts.into_iter().collect());
                 }
             },
             Effect::IncludeVars(vars) => {

@@ -25,7 +25,15 @@ impl HostRunner {
         facts.extend(self.host_facts.clone());
         stack.push(Layer::Facts, facts);
         stack.push(Layer::ExtraVars, run.extra_vars.clone());
-        stack.push(Layer::Magic, run.magic_vars(&self.name));
+        let mut magic = run.magic_vars(&self.name);
+        magic.insert("play_hosts".into(), json!(play_hosts));
+        magic.insert("ansible_play_hosts".into(), json!(play_hosts));
+        magic.insert("ansible_play_batch".into(), json!(play_hosts));
+        magic.insert(
+            "ansible_check_mode".into(),
+            json!(run.options.mode != Mode::Apply),
+        );
+        stack.push(Layer::Magic, magic);
         // Templated names (`vars/{{ ansible_os_family }}.yml`) are rendered for this host, with
         // what it knows so far: inventory, play vars, facts, extra vars.
         for file in &play.vars_files {
@@ -36,15 +44,6 @@ impl HostRunner {
             })?;
             stack.push(Layer::PlayVarsFiles, node_map(&vars));
         }
-        let mut magic = run.magic_vars(&self.name);
-        magic.insert("play_hosts".into(), json!(play_hosts));
-        magic.insert("ansible_play_hosts".into(), json!(play_hosts));
-        magic.insert("ansible_play_batch".into(), json!(play_hosts));
-        magic.insert(
-            "ansible_check_mode".into(),
-            json!(run.options.mode != Mode::Apply),
-        );
-        stack.push(Layer::Magic, magic);
         stack.set_hostvars(Arc::clone(&run.hostvars));
         Ok(stack)
     }
