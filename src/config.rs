@@ -36,8 +36,10 @@ pub struct Settings {
     /// `host_key_checking`; `Some(false)` means unknown and changed keys are accepted.
     pub host_key_checking: Option<bool>,
     pub timeout: Option<u64>,
-    /// Carried for the vault: nothing reads vault files yet.
+    /// `[defaults] vault_password_file`, `ANSIBLE_VAULT_PASSWORD_FILE`.
     pub vault_password_file: Option<PathBuf>,
+    /// `[defaults] vault_identity_list`, `ANSIBLE_VAULT_IDENTITY_LIST`: `label@source`, comma-separated.
+    pub vault_identity_list: Option<Vec<String>>,
     /// `[privilege_escalation]`.
     pub become_: Option<bool>,
     pub become_method: Option<String>,
@@ -365,6 +367,17 @@ impl Settings {
                 "defaults",
                 "vault_password_file",
             )),
+            vault_identity_list: text(&key(
+                "ANSIBLE_VAULT_IDENTITY_LIST",
+                "defaults",
+                "vault_identity_list",
+            ))
+            .map(|(v, _)| {
+                v.split(',')
+                    .map(|id| id.trim().to_string())
+                    .filter(|id| !id.is_empty())
+                    .collect()
+            }),
             become_: boolean(&key("ANSIBLE_BECOME", "privilege_escalation", "become")),
             become_method,
             become_user: text(&key("ANSIBLE_BECOME_USER", "privilege_escalation", "become_user"))

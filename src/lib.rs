@@ -27,4 +27,5 @@ pub mod shell;
 pub mod template;
 pub mod transport;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

@@ -15,9 +15,12 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{}: {err:#}", error_label());
+            // An error can quote a value; one that came from a vault is never shown.
+            let secrets = deploy::vault::tainted();
+            let shown = deploy::engine::redact(&format!("{err:#}"), &secrets);
+            eprintln!("{}: {shown}", error_label());
             if let Some(hint) = deploy::error::hint_of(&err) {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", deploy::engine::redact(&hint, &secrets));
             }
             ExitCode::from(cli::exit::ERROR)
         }

@@ -150,10 +150,14 @@ pub fn parse_extra_vars(arg: &str, base: &Path) -> Result<VarMap> {
     let arg = arg.trim();
     if let Some(file) = arg.strip_prefix('@') {
         // Positions name the file as the user wrote it, not joined to the project root.
-        let text = std::fs::read(base.join(file))
+        let plain = crate::vault::read_file(&base.join(file))
             .with_context(|| format!("cannot read extra vars file `{file}`"))?;
-        let text = crate::yaml::utf8_text(text, Path::new(file))?;
+        let from_vault = plain.from_vault;
+        let text = crate::yaml::utf8_text(plain.bytes, Path::new(file))?;
         let node = crate::yaml::parse_str(&text, Path::new(file))?;
+        if from_vault {
+            crate::yaml::taint_strings(&node);
+        }
         return match node.to_value() {
             Json::Object(map) => Ok(map.into_iter().collect()),
             Json::Null => Ok(VarMap::new()),
@@ -220,6 +224,8 @@ struct Resolution {
     missing: Vec<String>,
     /// An error that must fail the render whatever filters did with the value.
     fatal: Option<String>,
+    /// A value read holds a vault secret: what the render gives is secret too.
+    tainted: bool,
 }
 
 /// A [`VarStack`] as a minijinja object: names are resolved and templated on access.
@@ -260,6 +266,12 @@ impl Scope {
         self.resolution().fatal.clone()
     }
 
+    /// Whether the render read a variable holding a vault secret (directly, or through the
+    /// variables it refers to): then its result, whatever filters made of it, is secret too.
+    pub(crate) fn tainted(&self) -> bool {
+        self.resolution().tainted
+    }
+
     /// Reads a variable, templating it (and what it refers to) on the way.
     fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
         if name == crate::template::SCOPE_KEY {
@@ -280,6 +292,9 @@ impl Scope {
             }
             return None;
         };
+        if crate::vault::holds_tainted(raw) {
+            self.resolution().tainted = true;
+        }
         if !crate::template::has_template(raw) {
             return Some(Value::from_serialize(raw));
         }

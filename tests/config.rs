@@ -20,6 +20,7 @@ const NAMES: &[(&str, &str)] = &[
     ("host_key_checking", "HOST_KEY_CHECKING"),
     ("timeout", "DEFAULT_TIMEOUT"),
     ("vault_password_file", "DEFAULT_VAULT_PASSWORD_FILE"),
+    ("vault_identity_list", "DEFAULT_VAULT_IDENTITY_LIST"),
     ("become_", "DEFAULT_BECOME"),
     ("become_method", "DEFAULT_BECOME_METHOD"),
     ("become_user", "DEFAULT_BECOME_USER"),
@@ -122,6 +123,7 @@ forks = 8
 host_key_checking = False
 timeout = 30.0
 vault_password_file = ~/.vault_pass
+vault_identity_list = prod@~/.prod_pass, dev@prompt
 gathering = smart
 callbacks_enabled = profile_tasks
 

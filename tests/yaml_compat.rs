@@ -25,8 +25,9 @@
 //!   The test compares `str()` of Ansible's value with deploy's string. Invalid dates
 //!   (`2023-02-29`) are refused, as by Ansible.
 //! - **`!!binary`** is a `bytes` object in Ansible; `deploy` keeps the base64 text.
-//! - **`!vault`** is an `EncryptedString` in Ansible; `deploy` keeps the ciphertext as text for
-//!   the loader, and the test compares the ciphertext.
+//! - **`!vault`** is an `EncryptedString` in Ansible; the YAML layer alone (no vault keyring, as
+//!   here) keeps the ciphertext as text, and the test compares the ciphertext. The command line
+//!   installs the run's vault passwords first, and then the value is decrypted (tests/vault.rs).
 //! - **`!unsafe`** values load to the same value as in Ansible, but the tree does not record
 //!   that they were marked unsafe.
 //! - **Integers beyond 64 bits** are Python integers in Ansible; `deploy` keeps their text as

@@ -10,6 +10,7 @@ use crate::inventory::Inventory;
 /// `deploy inventory`: show an inventory as `ansible-inventory` would.
 pub fn command(args: &InventoryArgs) -> Result<ExitCode> {
     let settings = crate::cli::ansible_settings()?;
+    crate::cli::vault::install(&args.vault, &settings)?;
     let inventories = crate::cli::inventories(&args.inventories, &settings);
     if inventories.is_empty() {
         anyhow::bail!(
@@ -36,6 +37,8 @@ pub fn command(args: &InventoryArgs) -> Result<ExitCode> {
         };
         crate::inventory::output::list(&inventory, &selection)?
     };
+    // Values from a vault are shown as `********`, never in clear.
+    let text = crate::engine::redact(&text, &crate::vault::tainted());
     println!("{text}");
     Ok(ExitCode::from(exit::OK))
 }

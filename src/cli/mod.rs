@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod log_file;
 pub mod progress;
 pub mod run;
+pub mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,6 +95,11 @@ pub enum Command {
     )]
     Check(RunArgs),
 
+    /// Ansible Vault files and values: encrypt, decrypt, view, edit, create, rekey,
+    /// encrypt_string, interoperable with ansible-vault.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
+
     /// Disposable local test hosts: real systemd, sshd and apt, one network namespace each.
     #[command(subcommand)]
     Lab(deploy_lab::LabCommand),
@@ -121,6 +127,9 @@ pub struct InventoryArgs {
     /// Only hosts matching this pattern.
     #[arg(short, long, value_name = "PATTERN")]
     pub limit: Option<String>,
+
+    #[command(flatten)]
+    pub vault: vault::VaultArgs,
 }
 
 /// Flags shared by `plan`, `apply` and `check`.
@@ -203,6 +212,9 @@ pub struct RunArgs {
     /// collector), atomically.
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub vault: vault::VaultArgs,
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -243,6 +255,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => run::run_playbook(Mode::Apply, &args, cli.no_color, cli.verbose),
         Command::Check(args) => run::run_playbook(Mode::Check, &args, cli.no_color, cli.verbose),
         Command::Inventory(args) => inventory::command(&args),
+        Command::Vault(command) => vault::command(command),
         Command::Lab(command) => deploy_lab::run(command),
     }
 }

@@ -49,6 +49,8 @@ pub fn run_playbook(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> 
 
 fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCode> {
     let settings = crate::cli::ansible_settings()?;
+    // Before anything is loaded: vault files and `!vault` values are decrypted as they are read.
+    crate::cli::vault::install(&args.vault, &settings)?;
     let become_password = if args.ask_become_pass || settings.become_ask_pass == Some(true) {
         Some(Secret::new(crate::transport::read_password("BECOME password: ")?))
     } else {
@@ -109,7 +111,6 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
             become_method: settings.become_method.as_deref().and_then(BecomeMethod::parse),
             become_user: settings.become_user,
             roles_path: settings.roles_path.unwrap_or_default(),
-            vault_password_file: settings.vault_password_file,
         },
     };
     let json = args.format == Format::Json;

@@ -20,6 +20,8 @@ use serde_json::{json, Value as Json};
 
 pub use crate::engine::cancel::Cancel;
 pub use crate::engine::events::Events;
+/// Replaces every secret in a text with `********` (longest first).
+pub use crate::engine::host::redact::redact_text as redact;
 use crate::engine::host::{HostReport, HostRunner};
 use crate::inventory::Inventory;
 use crate::playbook::{walk, Batch, LoadOptions, Playbook, Task};
@@ -73,8 +75,6 @@ pub struct Defaults {
     pub become_user: Option<String>,
     /// Role directories searched after `roles/` beside the playbook.
     pub roles_path: Vec<PathBuf>,
-    /// Read by nothing yet: carried for Ansible Vault files.
-    pub vault_password_file: Option<PathBuf>,
 }
 
 /// The outcome of a run: one report per host, in inventory order.

@@ -96,14 +96,22 @@ fn load_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
 }
 
 fn parse_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read inventory {}", path.display()))?;
+    let plain =
+        crate::vault::read_file(path).with_context(|| format!("cannot read inventory {}", path.display()))?;
+    let (bytes, from_vault) = (plain.bytes, plain.from_vault);
     if is_executable(path) && (bytes.starts_with(b"#!") || bytes.starts_with(b"\x7fELF")) {
         return script::load(inventory, path);
     }
     let text = yaml::utf8_text(bytes, path)?;
     let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
     match extension.as_deref() {
-        Some("yml" | "yaml" | "json") => yaml_source::load(inventory, &yaml::parse_str(&text, path)?),
+        Some("yml" | "yaml" | "json") => {
+            let node = yaml::parse_str(&text, path)?;
+            if from_vault {
+                yaml::taint_strings(&node);
+            }
+            yaml_source::load(inventory, &node)
+        }
         Some("toml") => bail!(
             "{}: TOML inventories are not supported; use INI or YAML",
             path.display()
@@ -112,7 +120,12 @@ fn parse_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
         None => {
             // Like Ansible, a file without extension is YAML when it reads as a YAML mapping.
             match yaml::parse_str(&text, path) {
-                Ok(node) if matches!(node.data, Data::Map(_)) => yaml_source::load(inventory, &node),
+                Ok(node) if matches!(node.data, Data::Map(_)) => {
+                    if from_vault {
+                        yaml::taint_strings(&node);
+                    }
+                    yaml_source::load(inventory, &node)
+                }
                 _ => load_ini(inventory, &text, path),
             }
         }

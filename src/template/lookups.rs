@@ -170,17 +170,17 @@ fn term_lookup(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> R
                 let lstrip = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
                 let rstrip = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
                 let path = find_file(state, "files", &term)?;
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| invalid(format!("lookup('file'): cannot read {}: {e}", path.display())))?;
+                // Vault files are decrypted, as Ansible's file lookup does.
+                let text =
+                    crate::yaml::read_text(&path).map_err(|e| invalid(format!("lookup('file'): {e:#}")))?;
                 let text = if rstrip { text.trim_end() } else { &text };
                 let text = if lstrip { text.trim_start() } else { text };
                 Value::from(text)
             }
             "template" => {
                 let path = find_file(state, "templates", &term)?;
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    invalid(format!("lookup('template'): cannot read {}: {e}", path.display()))
-                })?;
+                let text = crate::yaml::read_text(&path)
+                    .map_err(|e| invalid(format!("lookup('template'): {e:#}")))?;
                 let name = path.display().to_string();
                 let scope = state.lookup(SCOPE_KEY).unwrap_or_default();
                 let options = super::FileOptions::default();

@@ -179,7 +179,8 @@ impl Templar {
         origin: &Origin,
         options: &FileOptions,
     ) -> Result<String> {
-        let text = std::fs::read_to_string(path)
+        // A vault-encrypted template is decrypted, as Ansible's template module does.
+        let text = crate::yaml::read_text(path)
             .with_context(|| format!("cannot read template {}", path.display()))?;
         let name = path.display().to_string();
         self.render_template_text(&name, &text, vars, options)
@@ -440,10 +441,10 @@ pub(crate) fn render_file_text(
             if !path.is_file() {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).map_err(|err| {
+            let text = crate::yaml::read_text(&path).map_err(|err| {
                 Error::new(
                     ErrorKind::InvalidOperation,
-                    format!("cannot read template {}: {err}", path.display()),
+                    format!("cannot read template {}: {err:#}", path.display()),
                 )
             })?;
             return prepare(&text, &include_options, source::Origin::File).map(Some);
@@ -564,10 +565,14 @@ fn finish(value: Result<Value, Error>, source: &str, scope: &Scope, origin: &Ori
     if let Some(message) = scope.fatal() {
         return Err(located(&origin.pos, format!("{message}{}", origin.suffix())));
     }
-    serde_json::to_value(&value).map_err(|err| {
+    let json = serde_json::to_value(&value).map_err(|err| {
         let err = Error::new(ErrorKind::BadSerialization, err.to_string());
         failed(&err)
-    })
+    })?;
+    if scope.tainted() {
+        crate::vault::taint_value(&json);
+    }
+    Ok(json)
 }
 
 struct Explanation {

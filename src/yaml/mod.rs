@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
@@ -156,10 +156,32 @@ fn format_float(f: f64) -> String {
     }
 }
 
-/// Reads and parses one YAML file. An empty file is `Null`.
+/// Reads and parses one YAML file (decrypted first if it is a vault file). An empty file is
+/// `Null`.
 pub fn load_file(path: &Path) -> Result<Node> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_str(&utf8_text(bytes, path)?, path)
+    let plain = crate::vault::read_file(path)?;
+    let from_vault = plain.from_vault;
+    let node = parse_str(&utf8_text(plain.bytes, path)?, path)?;
+    if from_vault {
+        taint_strings(&node);
+    }
+    Ok(node)
+}
+
+/// Every string of a tree read from a vault file is a secret (keys are names, not secrets).
+pub fn taint_strings(node: &Node) {
+    match &node.data {
+        Data::Str { value, .. } => crate::vault::taint(value),
+        Data::Seq(items) => items.iter().for_each(taint_strings),
+        Data::Map(entries) => entries.iter().for_each(|(_, v)| taint_strings(v)),
+        _ => {}
+    }
+}
+
+/// The text of a controller file to render or send, decrypted first if it is a vault file
+/// (whose lines are then secret).
+pub fn read_text(path: &Path) -> Result<String> {
+    utf8_text(crate::vault::read_content(path)?, path)
 }
 
 /// The text of a file read as `bytes`, or an error at the first byte that is not UTF-8.

@@ -47,7 +47,11 @@ pub(super) fn resolve_scalar(scalar: Scalar) -> Result<Data, String> {
         // The non-specific tag and `!unsafe` resolve as if the scalar were plain, even when it
         // is quoted (PyYAML's `implicit = (True, False)`; Ansible's `_resolve_and_construct_object`).
         "!" | "!unsafe" => resolve_implicit(text, key),
-        // Vault ciphertext stays text; the loader decides what it means.
+        // Decrypted with the run's vault passwords; without a keyring (the library used on its
+        // own) the ciphertext stays text.
+        "!vault" | "!vault-encrypted" if crate::vault::configured() => {
+            crate::vault::decrypt_inline(&text).map(quoted)
+        }
         "!vault" | "!vault-encrypted" => Ok(quoted(text)),
         _ => match tag.strip_prefix(YAML_TAG) {
             Some("str") => Ok(quoted(text)),

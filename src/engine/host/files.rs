@@ -40,7 +40,8 @@ impl TaskFiles<'_> {
 impl BuildContext for TaskFiles<'_> {
     fn read_source(&self, src: &str) -> Result<Vec<u8>> {
         let path = self.find(src, "files")?;
-        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+        // A vault file is sent decrypted, as Ansible's `copy` does (`decrypt: true`).
+        crate::vault::read_content(&path)
     }
 
     fn render_template(&self, src: &str, options: &FileOptions) -> Result<String> {

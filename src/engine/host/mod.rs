@@ -11,7 +11,7 @@ mod delegate;
 mod files;
 mod handlers;
 mod outcome;
-mod redact;
+pub mod redact;
 mod resolve;
 mod stage;
 
@@ -151,7 +151,8 @@ impl HostRunner {
         for (_, delegate) in self.delegates.drain() {
             delegate.close().await;
         }
-        let secrets = std::mem::take(&mut self.secrets);
+        let secrets = self.all_secrets();
+        self.secrets.clear();
         redact_report(&mut self.report, &secrets);
         self.report
     }

@@ -18,7 +18,14 @@ impl HostRunner {
 
     /// `text` with every secret replaced.
     pub(super) fn redact(&self, text: &str) -> String {
-        redact_text(text, &self.secrets)
+        redact_text(text, &self.all_secrets())
+    }
+
+    /// This host's secrets and every value a vault gave (or that was computed from one).
+    pub(super) fn all_secrets(&self) -> BTreeSet<String> {
+        let mut secrets = self.secrets.clone();
+        secrets.extend(crate::vault::tainted());
+        secrets
     }
 
     /// The values of the variables listed in `deploy_secret_vars` (and the become password).
@@ -57,7 +64,7 @@ impl HostRunner {
 }
 
 /// Replaces every secret in `text`, longest first (so a secret containing another goes whole).
-pub(super) fn redact_text(text: &str, secrets: &BTreeSet<String>) -> String {
+pub fn redact_text(text: &str, secrets: &BTreeSet<String>) -> String {
     let mut ordered: Vec<&String> = secrets.iter().collect();
     ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_string();
