@@ -595,4 +595,35 @@ mod tests {
             .to_string()
             .contains("is empty"));
     }
+
+    #[test]
+    fn an_executable_password_file_is_run_and_a_client_script_is_told_the_label() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("pass.sh");
+        std::fs::write(&script, "#!/bin/sh\necho from-script\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(
+            &read_password_file("default", &script).unwrap().password[..],
+            b"from-script"
+        );
+        let client = dir.path().join("store-client.sh");
+        std::fs::write(
+            &client,
+            "#!/bin/sh\n[ \"$1\" = --vault-id ] && echo \"pw-for-$2\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(
+            &read_password_file("prod", &client).unwrap().password[..],
+            b"pw-for-prod"
+        );
+        let failing = dir.path().join("fail.sh");
+        std::fs::write(&failing, "#!/bin/sh\nexit 3\n").unwrap();
+        std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(read_password_file("default", &failing)
+            .unwrap_err()
+            .to_string()
+            .contains("failed"));
+    }
 }
