@@ -30,6 +30,8 @@ fn the_projects_own_units_converge_both_ways_under_both_tools() {
         .arg("9")
         .arg("--out")
         .arg(&table)
+        // Ansible's no-op time is for docs/compatibility.md; the checks are the same without it.
+        .arg("--no-timing")
         .args(&units)
         .env("DEPLOY_ORACLE_VENV", &venv)
         .output()
@@ -47,7 +49,7 @@ fn the_projects_own_units_converge_both_ways_under_both_tools() {
             .find(|l| l.starts_with(&format!("| {name} |")))
             .unwrap_or_else(|| panic!("no row for {name} in:\n{text}"));
         assert!(row.contains("✅ converges, both ways"), "{row}");
-        // Both tools' no-op runs were timed.
-        assert_eq!(row.matches(" s |").count(), 2, "{row}");
+        // deploy's no-op run was timed (and made one exec, or the row would say so).
+        assert_eq!(row.matches(" s |").count(), 1, "{row}");
     }
 }
