@@ -8,6 +8,7 @@
 pub mod inventory;
 pub mod log_file;
 pub mod progress;
+pub mod pull;
 pub mod run;
 pub mod vault;
 
@@ -94,6 +95,16 @@ pub enum Command {
         Exit codes: 0 converged, 2 drift, 1 error (unreachable host, bad input)."
     )]
     Check(RunArgs),
+
+    /// Run on a host: fetch a git repository and converge this host from it, over a local
+    /// connection; drift is healed on every run (for a systemd timer or cron).
+    #[command(
+        after_help = "Examples:\n  deploy pull --repo https://git.example.org/infra.git --branch prod site.yml\n  \
+        deploy pull --repo file:///srv/infra.git --host web1 --splay 300 -i inventories/prod site.yml\n\n\
+        The outcome is recorded in DIR/status.json. Exit codes: 0 success, 1 a task failed or \
+        nothing could be applied."
+    )]
+    Pull(pull::PullArgs),
 
     /// Ansible Vault files and values: encrypt, decrypt, view, edit, create, rekey,
     /// encrypt_string, interoperable with ansible-vault.
@@ -256,6 +267,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => run::run_playbook(Mode::Check, &args, cli.no_color, cli.verbose),
         Command::Inventory(args) => inventory::command(&args),
         Command::Vault(command) => vault::command(command),
+        Command::Pull(args) => pull::command(&args, cli.no_color, cli.verbose),
         Command::Lab(command) => deploy_lab::run(command),
     }
 }

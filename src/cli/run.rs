@@ -48,6 +48,18 @@ pub fn run_playbook(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> 
 }
 
 fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCode> {
+    let (options, report, elapsed) = execute(mode, args, verbose)?;
+    if mode == Mode::Apply {
+        write_retry_file(&report, &options.playbook);
+    }
+    if let Some(out) = &args.out {
+        save_plan(out, &options, &report)?;
+    }
+    print_run(mode, &report, args, no_color, elapsed)
+}
+
+/// Runs the engine for `plan`, `apply` or `check` (and `deploy pull`), and gives its report.
+pub(crate) fn execute(mode: Mode, args: &RunArgs, verbose: u8) -> Result<(RunOptions, RunReport, Duration)> {
     let settings = crate::cli::ansible_settings()?;
     // Before anything is loaded: vault files and `!vault` values are decrypted as they are read.
     crate::cli::vault::install(&args.vault, &settings)?;
@@ -133,14 +145,7 @@ fn run(mode: Mode, args: &RunArgs, no_color: bool, verbose: u8) -> Result<ExitCo
     // Every host's task, and its connection, ends with the runtime: a run stopped at once
     // still closes its ssh ControlMasters.
     drop(runtime);
-    let report = report?;
-    if mode == Mode::Apply {
-        write_retry_file(&report, &options.playbook);
-    }
-    if let Some(out) = &args.out {
-        save_plan(out, &options, &report)?;
-    }
-    print_run(mode, &report, args, no_color, started.elapsed())
+    Ok((options, report?, started.elapsed()))
 }
 
 /// `--ssh-accept-new` wins; `host_key_checking = False` turns checking off; anything else,
@@ -168,7 +173,7 @@ fn watch_interrupts(cancel: Cancel) {
 
 /// Prints the outcome of `deploy plan|apply|check` in the chosen format, writes the metrics
 /// file of `check`, and gives the exit code.
-fn print_run(
+pub(crate) fn print_run(
     mode: Mode,
     report: &RunReport,
     args: &RunArgs,
