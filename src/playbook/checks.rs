@@ -106,7 +106,6 @@ const COLLECTION_MODULES: &[&str] = &[
     "lvol",
     "make",
     "modprobe",
-    "mount",
     "mysql_db",
     "mysql_info",
     "mysql_query",

@@ -59,6 +59,7 @@ modules! {
     lineinfile,
     locale_gen,
     meta,
+    mount,
     package,
     postgresql_db,
     postgresql_user,
