@@ -96,7 +96,6 @@ const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
 /// close to a supported module (`postgresql_privs`, `mysql_db`) are not typos of it.
 const COLLECTION_MODULES: &[&str] = &[
     "archive",
-    "authorized_key",
     "docker_container",
     "docker_image",
     "filesystem",
@@ -119,7 +118,6 @@ const COLLECTION_MODULES: &[&str] = &[
     "openssl_csr",
     "openssl_dhparam",
     "openssl_privatekey",
-    "pam_limits",
     "pamd",
     "parted",
     "postgresql_ext",
