@@ -61,35 +61,11 @@ fn build(args: &Args, _context: &dyn BuildContext) -> Result<Box<dyn Step>> {
     if key.starts_with("http") || key.starts_with("file") {
         bail!("keys given by URL are not supported by deploy: give the keys' text (`lookup('file', ...)`)");
     }
-    let present = args.str("state")?.as_deref() != Some("absent");
-    let key_options = args.str("key_options")?;
-    let comment = args.str("comment")?;
-    let mut keys = Vec::new();
-    for (rank, line) in key
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .enumerate()
-    {
-        let Some(Entry::Key(mut parsed)) = parse_key(line, rank) else {
-            bail!("invalid key specified: {line}");
-        };
-        if let Some(options) = &key_options {
-            parsed.options = parse_options(Some(options));
-        }
-        if let Some(comment) = &comment {
-            parsed.comment.clone_from(comment);
-        }
-        keys.push(parsed);
-    }
     Ok(Box::new(AuthorizedKey {
         user,
         path: args.str("path")?,
         manage_dir: args.bool("manage_dir")?.unwrap_or(true),
-        edit: KeysEdit {
-            keys,
-            present,
-            exclusive: args.flag("exclusive")?,
-        },
+        edit: KeysEdit::from_args(args, &key)?,
     }))
 }
 
@@ -237,6 +213,37 @@ pub struct KeysEdit {
     pub keys: Vec<Key>,
     pub present: bool,
     pub exclusive: bool,
+}
+
+impl KeysEdit {
+    /// The keys of `key` (one a line), with `key_options` and `comment` applied.
+    pub fn from_args(args: &Args, key: &str) -> Result<KeysEdit> {
+        let present = args.str("state")?.as_deref() != Some("absent");
+        let key_options = args.str("key_options")?;
+        let comment = args.str("comment")?;
+        let mut keys = Vec::new();
+        for (rank, line) in key
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .enumerate()
+        {
+            let Some(Entry::Key(mut parsed)) = parse_key(line, rank) else {
+                bail!("invalid key specified: {line}");
+            };
+            if let Some(options) = &key_options {
+                parsed.options = parse_options(Some(options));
+            }
+            if let Some(comment) = &comment {
+                parsed.comment.clone_from(comment);
+            }
+            keys.push(parsed);
+        }
+        Ok(KeysEdit {
+            keys,
+            present,
+            exclusive: args.flag("exclusive")?,
+        })
+    }
 }
 
 /// The module's `enforce_state` on a file's content: the new content, or `None` when it does
