@@ -54,7 +54,6 @@ const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
     "include_tasks",
     "include_vars",
     "iptables",
-    "known_hosts",
     "lineinfile",
     "meta",
     "mount_facts",

@@ -57,6 +57,7 @@ modules! {
     include_role,
     include_tasks,
     include_vars,
+    known_hosts,
     lineinfile,
     locale_gen,
     meta,
