@@ -359,6 +359,12 @@ impl Resource for Mount {
         self.path.clone()
     }
 
+    /// Mounts in one fstab edit that file: a later one's probe of it is stale once this one
+    /// changes it.
+    fn key(&self) -> String {
+        Resource::target(&self.fstab)
+    }
+
     fn probe(&self) -> Script {
         let mut script = Resource::probe(&self.fstab);
         script.line("m={}", &[&self.path]);
