@@ -1,4 +1,4 @@
-//! `lineinfile` and `blockinfile` compute new file contents locally, so hosts can move between
+//! `lineinfile`, `blockinfile`, `pam_limits` and `authorized_key` compute new file contents locally, so hosts can move between
 //! Ansible and `deploy` only if that computation is Ansible's, byte for byte. Each case here
 //! runs the real Ansible module (from the oracle virtualenv) on a file and compares the bytes
 //! it leaves, and whether it reported a change, with what `deploy` computes from the same file.
@@ -10,7 +10,7 @@ use std::process::Command;
 
 use deploy::resource::lifecycle::Args;
 use deploy::resource::text_edit::TextEdit;
-use deploy::resource::{blockinfile, lineinfile};
+use deploy::resource::{authorized_key, blockinfile, lineinfile, pam_limits};
 use serde_json::{json, Value};
 
 struct Case {
@@ -33,9 +33,11 @@ fn case(name: &'static str, module: &'static str, params: Value, before: Option<
 /// it changed something; `Err` when it failed.
 type Outcome = Result<(Option<Vec<u8>>, bool), String>;
 
-fn with_path(params: &Value, path: &Path) -> Value {
+/// The parameters with the module's file parameter naming `path`.
+fn with_path(module: &str, params: &Value, path: &Path) -> Value {
     let mut params = params.clone();
-    params["path"] = json!(path.to_str().expect("temp paths are UTF-8"));
+    let name = if module == "pam_limits" { "dest" } else { "path" };
+    params[name] = json!(path.to_str().expect("temp paths are UTF-8"));
     params
 }
 
@@ -51,7 +53,7 @@ fn run_ansible(ansible: &Path, case: &Case, dir: &Path) -> Outcome {
         .arg("-e")
         .arg(format!("ansible_python_interpreter={}", python.display()))
         .arg("-a")
-        .arg(with_path(&case.params, &path).to_string())
+        .arg(with_path(case.module, &case.params, &path).to_string())
         .env("ANSIBLE_CONFIG", dir.join("ansible.cfg"))
         .env("ANSIBLE_HOME", dir.join("home"))
         .env("ANSIBLE_NOCOLOR", "1")
@@ -71,16 +73,26 @@ fn run_ansible(ansible: &Path, case: &Case, dir: &Path) -> Outcome {
 }
 
 fn run_deploy(case: &Case) -> Outcome {
-    let params: indexmap::IndexMap<String, Value> = match with_path(&case.params, Path::new("/target")) {
-        Value::Object(map) => map.into_iter().collect(),
-        _ => unreachable!("parameters are an object"),
-    };
+    let params: indexmap::IndexMap<String, Value> =
+        match with_path(case.module, &case.params, Path::new("/target")) {
+            Value::Object(map) => map.into_iter().collect(),
+            _ => unreachable!("parameters are an object"),
+        };
     let before = case.before.map(str::as_bytes);
     let edited = match case.module {
         "lineinfile" => lineinfile::LineInFile::from_args(&Args::new(&lineinfile::SPEC, &params))
             .and_then(|edit| edit.edit(before)),
         "blockinfile" => blockinfile::BlockInFile::from_args(&Args::new(&blockinfile::SPEC, &params))
             .and_then(|edit| edit.edit(before)),
+        "pam_limits" => pam_limits::LimitEdit::from_args(&Args::new(&pam_limits::SPEC, &params))
+            .and_then(|edit| edit.edit(before)),
+        "authorized_key" => {
+            let args = Args::new(&authorized_key::SPEC, &params);
+            let key = case.params["key"].as_str().expect("cases give a key");
+            authorized_key::KeysEdit::from_args(&args, key).map(|edit| {
+                authorized_key::edit_keys(&edit, case.before.unwrap_or_default()).map(String::into_bytes)
+            })
+        }
         other => panic!("no such module in these tests: {other}"),
     };
     match edited {
@@ -272,11 +284,86 @@ fn cases() -> Vec<Case> {
             json!({"block": "k", "insertbefore": "^b"}),
             Some("a\r\nb\r\n"),
         ),
+        case(
+            "a limit appended to a missing file",
+            "pam_limits",
+            json!({"domain": "app", "limit_type": "-", "limit_item": "nofile", "value": "65536"}),
+            None,
+        ),
+        case(
+            "a limit changed in place, an earlier comment carried over",
+            "pam_limits",
+            json!({"domain": "app", "limit_type": "soft", "limit_item": "nproc", "value": "2048"}),
+            Some("# limits\n*  hard  core  0  # no cores\napp soft nproc 1024\n"),
+        ),
+        case(
+            "a limit with its comment",
+            "pam_limits",
+            json!({"domain": "@staff", "limit_type": "hard", "limit_item": "maxlogins", "value": "4", "comment": "staff"}),
+            Some("@staff hard maxlogins 10\n"),
+        ),
+        case(
+            "use_max keeps the larger limit",
+            "pam_limits",
+            json!({"domain": "*", "limit_type": "soft", "limit_item": "nofile", "value": "1024", "use_max": true}),
+            Some("*\tsoft\tnofile\t4096\n"),
+        ),
+        case(
+            "use_min against unlimited",
+            "pam_limits",
+            json!({"domain": "*", "limit_type": "soft", "limit_item": "nofile", "value": "1024", "use_min": true}),
+            Some("* soft nofile unlimited\n"),
+        ),
+        case(
+            "a limit already there",
+            "pam_limits",
+            json!({"domain": "app", "limit_type": "-", "limit_item": "nofile", "value": "65536"}),
+            Some("app  -  nofile  65536\n"),
+        ),
+        case(
+            "an invalid value",
+            "pam_limits",
+            json!({"domain": "app", "limit_type": "-", "limit_item": "nice", "value": "40"}),
+            Some(""),
+        ),
+        case(
+            "keys added, with options, to a file with comments",
+            "authorized_key",
+            json!({"user": "root", "manage_dir": false,
+                "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\nssh-rsa AAAAB3NzaC1yc2EAAAA2 b@y\n",
+                "key_options": "no-pty,command=\"echo a,b\""}),
+            Some("# keys\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\n"),
+        ),
+        case(
+            "a key whose comment differs moves to the end",
+            "authorized_key",
+            json!({"user": "root", "manage_dir": false, "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1"}),
+            Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\nssh-rsa AAAAB3NzaC1yc2EAAAA2 b@y\n"),
+        ),
+        case(
+            "exclusive drops other keys and comments",
+            "authorized_key",
+            json!({"user": "root", "manage_dir": false, "exclusive": true, "comment": "deploy",
+                "key": "ssh-rsa AAAAB3NzaC1yc2EAAAA2"}),
+            Some("# keys\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\nssh-rsa AAAAB3NzaC1yc2EAAAA2 deploy\n"),
+        ),
+        case(
+            "a key removed, duplicates collapsed",
+            "authorized_key",
+            json!({"user": "root", "manage_dir": false, "state": "absent", "key": "ssh-rsa AAAAB3NzaC1yc2EAAAA2"}),
+            Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\nssh-rsa AAAAB3NzaC1yc2EAAAA2 b\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\n"),
+        ),
+        case(
+            "a key already there",
+            "authorized_key",
+            json!({"user": "root", "manage_dir": false, "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x"}),
+            Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\n"),
+        ),
     ]
 }
 
 #[test]
-fn lineinfile_and_blockinfile_write_what_ansible_writes() {
+fn file_edits_write_what_ansible_writes() {
     let ansible = common::oracle("ansible");
     let mut mismatches = Vec::new();
     for case in cases() {

@@ -109,6 +109,12 @@ pub fn validate_words(args: &Args) -> Result<Option<Vec<String>>> {
 /// Adds the snippet reporting the file at `path` (symlinks followed) with its whole content.
 pub fn probe_with_content(script: &mut Script, path: &str) {
     script.line("p={}", &[path]);
+    probe_content_of_p(script);
+}
+
+/// [`probe_with_content`] for a path the probe works out itself (a home directory), held in
+/// `$p`.
+pub fn probe_content_of_p(script: &mut Script) {
     script.raw(
         r#"r=$(readlink -m -- "$p") || exit 1
 if [ "$r" = "$p" ]; then echo real_is_path=yes; else printf 'real=%s\n' "$(printf '%s' "$r" | base64 -w0)"; fi
@@ -214,14 +220,11 @@ impl<E: TextEdit> Resource for EditedFile<E> {
             return script;
         };
         if diff.content.is_some() {
-            let seen = have.path.sha256.clone().unwrap_or_else(|| "absent".to_string());
-            let want = sha256_hex(&file.content);
-            script.line("p={}", &[&have.real_path]);
-            script.line("seen={}", &[&seen]);
-            script.line("want={}", &[&want]);
-            script.raw(
-                r#"if [ -f "$p" ]; then cur=$(sha256sum < "$p" | cut -c1-64); elif [ -e "$p" ]; then cur=other; else cur=absent; fi
-if [ "$cur" != "$seen" ] && [ "$cur" != "$want" ]; then printf '%s changed since the plan; not overwriting it\n' "$p" >&2; exit 1; fi"#,
+            guard_unchanged(
+                &mut script,
+                &have.real_path,
+                have.path.sha256.as_deref(),
+                &file.content,
             );
             if have.content.is_none() {
                 // Ansible creates the missing parent directories of a created file.
@@ -231,6 +234,19 @@ if [ "$cur" != "$seen" ] && [ "$cur" != "$want" ]; then printf '%s changed since
         script.append(&file.apply(&have.path, diff));
         script
     }
+}
+
+/// Refuses to go on when the file at `path` (into `$p`) holds neither what the probe saw
+/// (`seen`, its sha256, `None` when absent) nor already `want`: the new content was computed
+/// from what the probe saw, and someone else's edit in between must not be overwritten.
+pub fn guard_unchanged(script: &mut Script, path: &str, seen: Option<&str>, want: &[u8]) {
+    script.line("p={}", &[path]);
+    script.line("seen={}", &[seen.unwrap_or("absent")]);
+    script.line("want={}", &[&sha256_hex(want)]);
+    script.raw(
+        r#"if [ -f "$p" ]; then cur=$(sha256sum < "$p" | cut -c1-64); elif [ -e "$p" ]; then cur=other; else cur=absent; fi
+if [ "$cur" != "$seen" ] && [ "$cur" != "$want" ]; then printf '%s changed since the plan; not overwriting it\n' "$p" >&2; exit 1; fi"#,
+    );
 }
 
 /// Python's `bytes.splitlines(keepends=True)`: lines end at `\n`, `\r\n` or `\r`.
