@@ -134,7 +134,6 @@ const COLLECTION_MODULES: &[&str] = &[
     "postgresql_slot",
     "synchronize",
     "timezone",
-    "ufw",
     "x509_certificate",
     "xml",
 ];

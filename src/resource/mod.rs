@@ -67,6 +67,7 @@ modules! {
     sysctl,
     systemd,
     template,
+    ufw,
     user,
     wait_for,
 }
