@@ -44,7 +44,6 @@ const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
     "gather_facts",
     "get_url",
     "getent",
-    "git",
     "group",
     "group_by",
     "hostname",

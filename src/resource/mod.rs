@@ -49,6 +49,7 @@ modules! {
     fail,
     file,
     get_url,
+    git,
     group,
     import_role,
     import_tasks,
