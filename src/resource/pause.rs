@@ -3,12 +3,14 @@
 //! Ansible's `pause` waits on the controller; `deploy` waits in the host's stage script
 //! (`sleep`), in order with the steps around it, which makes the same pause between the
 //! step before and the step after. Like `wait_for`, it never reports a change, and a plan
-//! does not wait. Without a terminal to ask (`deploy` never reads one), a `prompt` is shown
-//! and not waited for, as Ansible does when its stdin is not interactive: a pause with a
-//! prompt and no duration goes on at once.
+//! does not wait. Without a terminal to ask (`deploy` never reads one), a `prompt` is not
+//! waited for, as Ansible does when its stdin is not interactive: a pause with a prompt and
+//! no duration goes on at once.
 //!
 //! Differences from Ansible: the wait happens on each host (in parallel) rather than once on
-//! the controller; `user_input` is always empty and `start`/`stop` are not registered.
+//! the controller; a prompt is not shown (with a duration, it goes to the step's stderr);
+//! `stdout` is `Paused for N seconds` with the duration asked, not measured; `user_input`,
+//! `start`, `stop`, `delta` and `echo` are not registered.
 
 use anyhow::{bail, Result};
 
