@@ -150,8 +150,9 @@ pub fn parse_extra_vars(arg: &str, base: &Path) -> Result<VarMap> {
     let arg = arg.trim();
     if let Some(file) = arg.strip_prefix('@') {
         // Positions name the file as the user wrote it, not joined to the project root.
-        let plain = crate::vault::read_file(&base.join(file))
+        let bytes = std::fs::read(base.join(file))
             .with_context(|| format!("cannot read extra vars file `{file}`"))?;
+        let plain = crate::vault::open_bytes(bytes, Path::new(file))?;
         let from_vault = plain.from_vault;
         let text = crate::yaml::utf8_text(plain.bytes, Path::new(file))?;
         let node = crate::yaml::parse_str(&text, Path::new(file))?;

@@ -103,6 +103,11 @@ pub struct Plain {
 /// controller's disk.
 pub fn read_file(path: &Path) -> Result<Plain> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    open_bytes(bytes, path)
+}
+
+/// A file's bytes already read, decrypted when they are a vault file (`path` names it in errors).
+pub fn open_bytes(bytes: Vec<u8>, path: &Path) -> Result<Plain> {
     if !is_vault(&bytes) {
         return Ok(Plain {
             bytes,

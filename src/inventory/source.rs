@@ -96,8 +96,8 @@ fn load_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
 }
 
 fn parse_file(inventory: &mut Inventory, path: &Path) -> Result<()> {
-    let plain =
-        crate::vault::read_file(path).with_context(|| format!("cannot read inventory {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read inventory {}", path.display()))?;
+    let plain = crate::vault::open_bytes(bytes, path)?;
     let (bytes, from_vault) = (plain.bytes, plain.from_vault);
     if is_executable(path) && (bytes.starts_with(b"#!") || bytes.starts_with(b"\x7fELF")) {
         return script::load(inventory, path);

@@ -22,6 +22,14 @@ pub enum Program {
     Argv(Vec<String>),
     /// `shell`: text for `EXECUTABLE -c TEXT`.
     Shell { text: String, executable: String },
+    /// `script`: a controller file copied to a temporary file on the host and run there with
+    /// its arguments (through `executable` when given), then removed.
+    Script {
+        name: String,
+        content: Vec<u8>,
+        args: Vec<String>,
+        executable: Option<String>,
+    },
 }
 
 /// A command and its guards.
@@ -52,6 +60,9 @@ impl RunCommand {
         let text = match &self.program {
             Program::Argv(words) => crate::shell::join_words(words),
             Program::Shell { text, .. } => text.trim().to_string(),
+            Program::Script { name, args, .. } => {
+                crate::shell::join_words(&std::iter::once(name).chain(args).collect::<Vec<_>>())
+            }
         };
         let mut lines = text.lines();
         let first = lines.next().unwrap_or_default().to_string();
@@ -188,8 +199,27 @@ impl Resource for RunCommand {
         let words: Vec<&str> = match &self.program {
             Program::Argv(words) => words.iter().map(String::as_str).collect(),
             Program::Shell { text, executable } => vec![executable, "-c", text],
+            Program::Script {
+                content,
+                args,
+                executable,
+                ..
+            } => {
+                // Written where the user running it can read it, removed whatever happens.
+                script.raw(r#"deploy_script=$(mktemp) || exit 1; trap 'rm -f -- "$deploy_script"' EXIT"#);
+                script.write_bytes(content, r#"> "$deploy_script" || exit 1"#, &[]);
+                script.raw(r#"chmod 0700 -- "$deploy_script" || exit 1"#);
+                script.raw("set --");
+                if let Some(executable) = executable {
+                    script.line("set -- {}", &[executable]);
+                }
+                script.raw(r#"set -- "$@" "$deploy_script""#);
+                args.iter().map(String::as_str).collect()
+            }
         };
-        script.raw("set --");
+        if !matches!(self.program, Program::Script { .. }) {
+            script.raw("set --");
+        }
         for word in &words {
             script.line("set -- \"$@\" {}", &[word]);
         }

@@ -1,6 +1,12 @@
 //! `service`: a service running or stopped, enabled at boot or not.
 //!
-//! On systemd hosts it is the `systemd` module's resource; see `systemd.rs`.
+//! On systemd hosts it is the `systemd` module's resource; see `systemd.rs`. There, as
+//! Ansible's `service` action drops them, `sleep`, `pattern` and `arguments` have no effect;
+//! on a SysV init host, `arguments` go to the init script, `sleep` is the pause between the
+//! stop and the start of a restart, and `pattern` decides whether the service runs (a
+//! process whose command line contains it, read from `/proc`).
+//!
+//! Differences from Ansible: `runlevel` is refused when given a value other than its default.
 use anyhow::Result;
 
 use super::lifecycle::{Args, BuildContext, Step};
@@ -33,7 +39,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
 };
 
 fn build(args: &Args, context: &dyn BuildContext) -> Result<Box<dyn Step>> {
-    args.refuse(&["sleep", "pattern", "arguments", "runlevel"])?;
+    args.refuse(&["runlevel"])?;
     if let Some(manager) = args.str("use")?.filter(|u| u != "auto") {
         if !matches!(manager.as_str(), "systemd" | "sysvinit" | "service") {
             anyhow::bail!("`service` with `use: {manager}` is not supported by deploy");
@@ -88,11 +94,11 @@ mod tests {
     fn refuses_unsupported_parameters() {
         let err = build(
             &SPEC,
-            json!({"name": "x", "state": "started", "pattern": "x"}),
+            json!({"name": "x", "state": "started", "runlevel": "3"}),
             &NoContext,
         )
         .err()
         .unwrap();
-        assert!(err.to_string().contains("pattern"), "{err}");
+        assert!(err.to_string().contains("runlevel"), "{err}");
     }
 }

@@ -6,7 +6,13 @@
 //! `restarted`/`reloaded` always act and count as a change; a unit that is not found fails.
 //!
 //! A bare `daemon_reload: true` is converged in the plan (Ansible reports it unchanged), but its
-//! step keeps a script (see `support::Rechecked`) so a notified handler still reloads.
+//! step keeps a script (see `support::Rechecked`) so a notified handler still reloads; so does
+//! `daemon_reexec`. `scope: user` and `scope: global` point every `systemctl` call at that
+//! manager (`--user`, with `XDG_RUNTIME_DIR` set to the user's runtime directory when missing,
+//! as Ansible does; `--global`).
+//!
+//! Differences from Ansible: `force` and `no_block` are refused when given a value other
+//! than their default.
 
 use anyhow::{bail, Result};
 
@@ -53,7 +59,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
 };
 
 fn build(args: &Args, context: &dyn BuildContext) -> Result<Box<dyn Step>> {
-    args.refuse(&["force", "scope", "no_block"])?;
+    args.refuse(&["force", "no_block"])?;
     Ok(into_step(from_args(args, context)?))
 }
 
@@ -115,6 +121,31 @@ pub struct Service {
     pub daemon_reload: bool,
     pub daemon_reexec: bool,
     pub manager: Manager,
+    /// `systemd`'s `scope`: which service manager `systemctl` talks to.
+    pub scope: Scope,
+    /// What only a SysV init host uses (Ansible's `service` drops them on systemd hosts).
+    pub sysv: SysvOptions,
+}
+
+/// The service manager a `systemd` task talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    System,
+    /// The running user's manager (`systemctl --user`), found through `XDG_RUNTIME_DIR`.
+    User,
+    /// Every user's defaults (`systemctl --global`).
+    Global,
+}
+
+/// `service`'s options for init scripts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SysvOptions {
+    /// Extra words given to the init script (`service NAME ACTION ARGUMENTS`).
+    pub arguments: Vec<String>,
+    /// Seconds between the stop and the start of a restart.
+    pub sleep: Option<u64>,
+    /// Running means a process whose command line contains this, instead of `status`.
+    pub pattern: Option<String>,
 }
 
 /// What the probe saw of a unit.
@@ -163,6 +194,55 @@ deploy_unit_enabled() {
 deploy_unit_missing() { printf 'Could not find the requested service %s: host\n' "$u" >&2; exit 1; }"#;
 
 impl Service {
+    /// Points every `systemctl` of the probe or apply script at the task's scope, as
+    /// Ansible's module adds `--user`/`--global` to each call (with `XDG_RUNTIME_DIR` set to
+    /// the user's runtime directory when missing).
+    fn scope_prelude(&self, script: &mut Script) {
+        match self.scope {
+            Scope::System => {}
+            Scope::User => {
+                script.raw(r#"[ -n "${XDG_RUNTIME_DIR:-}" ] || { XDG_RUNTIME_DIR=/run/user/$(id -u); export XDG_RUNTIME_DIR; }"#);
+                script.raw(r#"systemctl() { command systemctl --user "$@"; }"#);
+            }
+            Scope::Global => {
+                script.raw(r#"systemctl() { command systemctl --global "$@"; }"#);
+            }
+        }
+    }
+
+    /// SysV helpers that the task's `pattern`, `arguments` and `sleep` replace.
+    fn sysv_overrides(&self, script: &mut Script) {
+        if let Some(pattern) = &self.sysv.pattern {
+            // As Ansible's `ps auxww` check: any process whose command line holds the
+            // pattern, read from /proc so that `ps` need not be installed.
+            script.line("deploy_pattern={}", &[pattern]);
+            script.raw(
+                r#"deploy_unit_running() {
+  for _c in /proc/[0-9]*/cmdline; do
+    _a=$(tr '\000' ' ' < "$_c" 2>/dev/null) || continue
+    case $_a in *"$deploy_pattern"*) return 0;; esac
+  done; return 1
+}"#,
+            );
+        }
+        if !self.sysv.arguments.is_empty() || self.sysv.sleep.is_some() {
+            // The arguments travel as one quoted command-line fragment, re-split by `eval`.
+            let arguments = crate::shell::join_words(&self.sysv.arguments);
+            script.line("deploy_args={}", &[&arguments]);
+            script.line("deploy_sleep={}", &[&self.sysv.sleep.unwrap_or(0).to_string()]);
+            script.raw(
+                r#"deploy_unit_do() {
+  if [ "$1" = restart ] && [ "$deploy_sleep" -gt 0 ]; then
+    eval "service \"\$u\" stop $deploy_args" || { printf 'Unable to stop service %s\n' "$u" >&2; exit 1; }
+    sleep "$deploy_sleep"; _do=start
+  else _do=$1; fi
+  eval "service \"\$u\" \"\$_do\" $deploy_args" || { printf 'Unable to %s service %s\n' "$_do" "$u" >&2; exit 1; }
+  deploy_changed
+}"#,
+            );
+        }
+    }
+
     fn acts_on_unit(&self) -> bool {
         self.state.is_some() || self.enabled.is_some() || self.masked.is_some()
     }
@@ -185,6 +265,7 @@ impl Resource for Service {
             return script;
         }
         script.line("u={}", &[&self.name]);
+        self.scope_prelude(&mut script);
         match self.manager {
             Manager::Systemd => {
                 script.raw(
@@ -195,6 +276,11 @@ impl Resource for Service {
                 script.raw(
                     r#"e=$(systemctl is-enabled -l -- "$u" 2>/dev/null); echo "is_enabled_rc=$?"; echo "is_enabled=${e%%"$deploy_nl"*}""#,
                 );
+            }
+            Manager::SysVinit if self.sysv.pattern.is_some() => {
+                script.raw(r#"deploy_unit_running() { service "$u" status >/dev/null 2>&1; }"#);
+                self.sysv_overrides(&mut script);
+                script.raw(r#"if deploy_unit_running; then echo running=yes; else echo running=no; fi"#);
             }
             Manager::SysVinit => {
                 script.raw(r#"if service "$u" status >/dev/null 2>&1; then echo running=yes; else echo running=no; fi"#);
@@ -330,6 +416,7 @@ impl Resource for Service {
     fn apply(&self, _have: &ServiceState, diff: &Diff) -> Script {
         let mut script = Script::new();
         detach_stdin(&mut script);
+        self.scope_prelude(&mut script);
         if self.daemon_reload {
             script.raw("systemctl daemon-reload || { echo 'failure during daemon-reload' >&2; exit 1; }");
         }
@@ -380,6 +467,9 @@ impl Resource for Service {
         };
         if self.state.is_some() {
             script.raw(control);
+            if self.manager == Manager::SysVinit {
+                self.sysv_overrides(&mut script);
+            }
         }
         match (self.state, self.manager) {
             (Some(UnitState::Started), _) => script.raw("deploy_unit_running || deploy_unit_do start"),
@@ -426,6 +516,27 @@ pub fn from_args(args: &Args, context: &dyn BuildContext) -> Result<Service> {
         daemon_reload: args.flag("daemon_reload")?,
         daemon_reexec: args.flag("daemon_reexec")?,
         manager,
+        scope: match args.str("scope")?.as_deref() {
+            None | Some("system") => Scope::System,
+            Some("user") => Scope::User,
+            Some("global") => Scope::Global,
+            Some(other) => bail!("unknown scope `{other}`"),
+        },
+        // `service` has these and `systemd` does not: on systemd hosts Ansible's `service`
+        // drops them (with a warning), so they are read for SysV init only.
+        sysv: if manager == Manager::SysVinit {
+            SysvOptions {
+                arguments: crate::shell::split(&args.str("arguments")?.unwrap_or_default(), false)
+                    .map_err(|e| anyhow::anyhow!("cannot split `arguments`: {e}"))?,
+                sleep: args
+                    .int("sleep")?
+                    .map(|s| u64::try_from(s).map_err(|_| anyhow::anyhow!("`sleep` must not be negative")))
+                    .transpose()?,
+                pattern: args.str("pattern")?.filter(|p| !p.is_empty()),
+            }
+        } else {
+            SysvOptions::default()
+        },
     };
     if manager == Manager::SysVinit
         && (service.masked.is_some() || service.daemon_reload || service.daemon_reexec)
@@ -588,12 +699,12 @@ mod tests {
     fn refuses_what_it_does_not_do() {
         let err = build(
             &SPEC,
-            json!({"name": "x", "state": "started", "scope": "user"}),
+            json!({"name": "x", "state": "started", "no_block": true}),
             &NoContext,
         )
         .err()
         .unwrap();
-        assert!(err.to_string().contains("scope"), "{err}");
+        assert!(err.to_string().contains("no_block"), "{err}");
         let err = build(
             &SPEC,
             json!({"name": "x", "masked": true}),
@@ -603,6 +714,40 @@ mod tests {
         .unwrap();
         assert!(err.to_string().contains("need systemd"), "{err}");
         assert!(build(&SPEC, json!({"name": "x", "state": "started"}), &Facts(&[])).is_err());
+    }
+
+    #[test]
+    fn a_user_scope_talks_to_the_users_manager_and_sysv_options_reach_init_scripts() {
+        let step = build(
+            &SPEC,
+            json!({"name": "app", "state": "started", "scope": "user"}),
+            &NoContext,
+        )
+        .unwrap();
+        let probe = step.probe();
+        assert!(probe.as_str().contains(r#"systemctl() { command systemctl --user "$@"; }"#));
+        assert!(probe.as_str().contains("XDG_RUNTIME_DIR=/run/user/$(id -u)"));
+        let sysv = Facts(&[("ansible_service_mgr", "sysvinit")]);
+        let step = build(
+            &crate::resource::service::SPEC,
+            json!({"name": "ntp", "state": "restarted", "sleep": 2, "pattern": "ntpd -g", "arguments": "--quiet 'a b'"}),
+            &sysv,
+        )
+        .unwrap();
+        assert!(step.probe().as_str().contains("deploy_pattern='ntpd -g'"));
+        let (_, script) = step.plan(&section("running=yes\ninitd=yes\nrc_links=yes\n")).unwrap();
+        let text = script.as_str();
+        let arguments = crate::shell::join_words(&["--quiet", "a b"]);
+        assert!(text.contains(&format!("deploy_args={}", crate::shell::quote(&arguments))), "{text}");
+        assert!(text.contains("deploy_sleep=2"));
+        // On systemd, Ansible's `service` drops them: so does deploy.
+        let step = build(
+            &crate::resource::service::SPEC,
+            json!({"name": "ntp", "state": "started", "sleep": 2, "pattern": "ntpd"}),
+            &NoContext,
+        )
+        .unwrap();
+        assert!(!step.probe().as_str().contains("deploy_pattern"));
     }
 
     /// A stand-in `systemctl` keeping each unit's state in files, to run apply scripts for real.

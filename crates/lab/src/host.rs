@@ -520,6 +520,33 @@ done
     )
 }
 
+/// systemd-nspawn's arguments for host N (after the program itself).
+fn nspawn_args(lab: &Lab, index: u32) -> Vec<String> {
+    vec![
+        "--quiet".to_string(),
+        "--boot".into(),
+        "--keep-unit".into(),
+        "--register=no".into(),
+        format!("--machine={}", lab.machine_name(index)),
+        // Inside, the host is plain hN whatever instance it belongs to.
+        format!("--hostname={}", host_name(index)),
+        directory_arg(lab, index),
+        format!(
+            "--network-namespace-path={}",
+            net::netns_path(lab, index).display()
+        ),
+        // Firewall modules (`ufw`, iptables scripts) need it. The guest is in its own network
+        // namespace, so it reaches that namespace's interfaces and tables only, never the
+        // machine's (a light host, root in its own namespaces, has it already).
+        "--capability=CAP_NET_ADMIN".into(),
+        "--console=passive".into(),
+        "--link-journal=no".into(),
+        "--resolv-conf=off".into(),
+        "--timezone=off".into(),
+        format!("--bind-ro={}:{}", lab.repo_dir().display(), repo::MOUNT_POINT),
+    ]
+}
+
 /// The command that runs host N's guest: nspawn booting systemd, or a light host's namespaces
 /// around its PID 1 script. Either one carries [`nspawn_markers`].
 fn guest_command(lab: &Lab, index: u32, init: Init) -> Result<Vec<std::ffi::OsString>> {
@@ -529,28 +556,7 @@ fn guest_command(lab: &Lab, index: u32, init: Init) -> Result<Vec<std::ffi::OsSt
     match init {
         Init::Systemd => {
             argv.push(process::tool("systemd-nspawn")?.into());
-            argv.extend(
-                [
-                    "--quiet".to_string(),
-                    "--boot".into(),
-                    "--keep-unit".into(),
-                    "--register=no".into(),
-                    format!("--machine={machine}"),
-                    // Inside, the host is plain hN whatever instance it belongs to.
-                    format!("--hostname={name}"),
-                    directory_arg(lab, index),
-                    format!(
-                        "--network-namespace-path={}",
-                        net::netns_path(lab, index).display()
-                    ),
-                    "--console=passive".into(),
-                    "--link-journal=no".into(),
-                    "--resolv-conf=off".into(),
-                    "--timezone=off".into(),
-                    format!("--bind-ro={}:{}", lab.repo_dir().display(), repo::MOUNT_POINT),
-                ]
-                .map(Into::into),
-            );
+            argv.extend(nspawn_args(lab, index).into_iter().map(Into::into));
         }
         Init::Light => {
             argv.push(process::tool("ip")?.into());
@@ -757,6 +763,20 @@ mod tests {
             Path::new("/sys/fs/cgroup/systemd/deploy-lab/h2")
         );
         assert_eq!(supervisor_markers(&zero, 2)[0], "deploy-lab-supervisor-h2");
+    }
+
+    #[test]
+    fn a_guest_may_administer_only_its_own_network_namespace() {
+        let four = Lab::open(4, None).unwrap();
+        let args = nspawn_args(&four, 2);
+        assert!(args.contains(&"--capability=CAP_NET_ADMIN".to_string()));
+        assert!(args.contains(&format!(
+            "--network-namespace-path={}",
+            net::netns_path(&four, 2).display()
+        )));
+        assert!(!args
+            .iter()
+            .any(|a| a == "--private-network" || a.starts_with("--network-veth")));
     }
 
     #[test]

@@ -370,6 +370,13 @@ impl HostRunner {
                 continue;
             };
             let mut result = command_result(outcome);
+            // What a module answers from its probe (`git`'s `before`/`after`) is registered
+            // with the outcome of its change too.
+            if let (Some(Json::Object(answer)), Json::Object(fields)) = (&step.answer, &mut result) {
+                for (key, value) in answer {
+                    fields.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
             let failed = self.judge(run, &step, &mut result, outcome)?;
             let changed = result["changed"] == json!(true);
             if let Some(register) = &step.register {
