@@ -49,6 +49,7 @@ modules! {
     fail,
     file,
     get_url,
+    getent,
     group,
     import_role,
     import_tasks,
@@ -58,10 +59,13 @@ modules! {
     lineinfile,
     meta,
     package,
+    package_facts,
     postgresql_db,
     postgresql_user,
     service,
+    service_facts,
     set_fact,
+    setup,
     shell,
     stat,
     sysctl,
@@ -266,6 +270,9 @@ pub struct ModuleSpec {
     /// Its parameters name host facts it sets (`set_fact`): when its values are known only
     /// after apply, so are those facts.
     pub sets_facts: bool,
+    /// Its answer holds `ansible_facts` (`getent`, `service_facts`, `setup`): later tasks read
+    /// them by name, so the engine probes it before resolving the next task.
+    pub publishes_facts: bool,
 }
 
 impl ModuleSpec {
@@ -286,6 +293,7 @@ impl ModuleSpec {
         control: None,
         source_dir: None,
         sets_facts: false,
+        publishes_facts: false,
     };
 
     /// Whether `name` (short, FQCN, alias) names this module.
