@@ -80,7 +80,6 @@ const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
     "tempfile",
     "template",
     "unarchive",
-    "uri",
     "user",
     "validate_argument_spec",
     "wait_for",

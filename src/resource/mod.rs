@@ -71,6 +71,7 @@ modules! {
     sysctl,
     systemd,
     template,
+    uri,
     user,
     wait_for,
 }
