@@ -10,8 +10,8 @@
 //!
 //! A request that changes nothing (`GET`, `HEAD`, `OPTIONS` without `dest`) is a query
 //! answered from the probe, like `stat`: in the stage's one round, and known when planning.
-//! Any other method is a step that runs at apply (`!` in a plan), as Ansible's module does not
-//! run in check mode. With `dest` the body is written atomically there, and the step converges
+//! Any other method runs at apply only (Ansible's module does not run in check mode), and is
+//! no drift, since the module reports no change (the module's kind is `Wait`). With `dest` the body is written atomically there, and the step converges
 //! when the file already holds it. `creates`/`removes` skip the request as Ansible does.
 //!
 //! Differences from Ansible: a request run at apply (a `POST`, or a `dest` written) registers
@@ -24,7 +24,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value as Json};
 
 use super::lifecycle::{Args, BuildContext, Resource, Step};
-use super::{DefaultValue as D, ModuleSpec, ParamSpec as P, ParamType::*};
+use super::{DefaultValue as D, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 use crate::plan::{Action, AttributeChange, Diff};
 use crate::probe::Section;
 use crate::shell::Script;
@@ -41,6 +41,7 @@ use crate::shell::Script;
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "uri",
     fqcn: "ansible.builtin.uri",
+    kind: ModuleKind::Wait,
     params: &[
         P::new("url", Str).required(),
         P::new("method", Str).default(D::Str("GET")),
