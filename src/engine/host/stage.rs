@@ -431,7 +431,7 @@ impl HostRunner {
     /// A query's answer (`uri`, `getent`) judged as Ansible judges the module's result: it
     /// fails when the module says so (`failed: true`, with its `msg`) unless `failed_when`
     /// says otherwise; a failure not ignored is the step's error.
-    pub(super) fn judge_answer(&self, run: &RunShared, step: &Pending, answer: &mut Json) -> Result<()> {
+    pub(super) fn judge_answer(&mut self, run: &RunShared, step: &Pending, answer: &mut Json) -> Result<()> {
         let says_failed = answer["failed"] == json!(true);
         let failed = self.judge_with(run, step, answer, says_failed)?;
         answer["changed"] = json!(false);
@@ -441,6 +441,15 @@ impl HostRunner {
                 Some(_) => "(output hidden by no_log)".to_string(),
                 None => "failed_when holds".to_string(),
             };
+            // Reported as a failed step, as a failed apply is: the report names the task.
+            if run.options.mode == Mode::Apply {
+                self.report_step(run, &step.display, &Status::Failed);
+                self.report.results.push(StepResult {
+                    step: step.display.clone(),
+                    status: Status::Failed,
+                    message: Some(message.clone()),
+                });
+            }
             bail!("{} ({}): {message}", step.display.task, step.display.location);
         }
         Ok(())
