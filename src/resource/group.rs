@@ -1,5 +1,6 @@
 //! `group`: a local group, created with `groupadd`, renumbered with `groupmod`, removed with
-//! `groupdel`, as Ansible's `group` module does on Linux.
+//! `groupdel`, as Ansible's `group` module does on Linux. A converged task registers what
+//! Ansible returns (`name`, `state`, `gid`, `system`).
 
 use anyhow::{bail, Result};
 
@@ -167,6 +168,16 @@ impl Resource for Group {
         script.raw("fi");
         script
     }
+
+    fn result(&self, out: &Section) -> Result<Option<serde_json::Value>> {
+        let mut result = serde_json::json!({"changed": false, "failed": false, "name": self.name,
+            "state": if self.present { "present" } else { "absent" }});
+        if let (true, Some(gid)) = (self.present, self.inspect(out)?) {
+            result["gid"] = gid.into();
+            result["system"] = self.system.into();
+        }
+        Ok(Some(result))
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +228,9 @@ mod tests {
         assert!(step.plan(&section("group=app:x:zz:\n")).is_err());
         assert!(step.plan(&section("")).is_err());
         assert!(build(&SPEC, json!({"name": "-x"}), &NoContext).is_err());
+        let answer = step.result(&section("group=app:x:990:\n")).unwrap().unwrap();
+        assert_eq!(answer["gid"], json!(990));
+        assert_eq!(answer["state"], json!("present"));
     }
 
     #[test]

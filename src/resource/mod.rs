@@ -50,6 +50,7 @@ modules! {
     fail,
     file,
     get_url,
+    getent,
     git,
     group,
     hostname,
@@ -64,6 +65,7 @@ modules! {
     meta,
     mount,
     package,
+    package_facts,
     pam_limits,
     pause,
     postgresql_db,
@@ -71,7 +73,9 @@ modules! {
     raw,
     script,
     service,
+    service_facts,
     set_fact,
+    setup,
     shell,
     stat,
     sysctl,
@@ -79,6 +83,7 @@ modules! {
     template,
     timezone,
     ufw,
+    uri,
     user,
     wait_for,
 }
@@ -278,6 +283,9 @@ pub struct ModuleSpec {
     /// Its parameters name host facts it sets (`set_fact`): when its values are known only
     /// after apply, so are those facts.
     pub sets_facts: bool,
+    /// Its answer holds `ansible_facts` (`getent`, `service_facts`, `setup`): later tasks read
+    /// them by name, so the engine probes it before resolving the next task.
+    pub publishes_facts: bool,
 }
 
 impl ModuleSpec {
@@ -298,6 +306,7 @@ impl ModuleSpec {
         control: None,
         source_dir: None,
         sets_facts: false,
+        publishes_facts: false,
     };
 
     /// Whether `name` (short, FQCN, alias) names this module.

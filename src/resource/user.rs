@@ -5,6 +5,17 @@
 //! user, and the password is a crypt hash compared with the shadow entry (leading `!` ignored).
 //! The hash never appears in a plan, an argv or the probe's output: the probe returns a digest
 //! of the current hash, and the apply script feeds `chpasswd -e` on stdin with `printf`.
+//!
+//! Password ageing (`password_expire_min`/`_max`/`_warn`, through `chage`) and the account's
+//! expiry date (`expires`, seconds since the epoch, compared by day as Ansible does) are read
+//! from the shadow entry. `generate_ssh_key` runs the host's `ssh-keygen` when neither the key
+//! nor its `.pub` exists; a passphrase reaches it through an `SSH_ASKPASS` helper written to a
+//! private temporary file, never through argv. A converged task registers what Ansible returns
+//! (`uid`, `home`, `shell`, `ssh_public_key`, `ssh_fingerprint`, ...).
+//!
+//! Differences from Ansible: with `force: true` an existing SSH key is kept (Ansible makes a new
+//! one on every run); what a changed task registers is the apply's output, without the
+//! account's fields.
 
 use std::collections::BTreeSet;
 
@@ -84,7 +95,7 @@ fn build(args: &Args, _context: &dyn BuildContext) -> Result<Box<dyn Step>> {
 }
 
 /// A local account as `user` converges it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct User {
     pub name: String,
     pub present: bool,
@@ -107,6 +118,46 @@ pub struct User {
     pub update_password_always: bool,
     pub remove: bool,
     pub force: bool,
+    /// Seconds since the epoch; negative removes the expiry.
+    pub expires: Option<f64>,
+    pub expire_min: Option<i64>,
+    pub expire_max: Option<i64>,
+    pub expire_warn: Option<i64>,
+    pub ssh_key: Option<SshKey>,
+}
+
+/// The key `generate_ssh_key` makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshKey {
+    pub kind: String,
+    /// 0 leaves the size to `ssh-keygen`.
+    pub bits: i64,
+    /// Absolute, or relative to the home directory.
+    pub file: String,
+    /// `None`: Ansible's `ansible-generated on HOSTNAME`, with the host's name.
+    pub comment: Option<String>,
+    /// Never shown, never in argv.
+    pub passphrase: Option<String>,
+}
+
+/// The ageing fields of a shadow entry, `-1` where empty (as `getspnam` reads them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ageing {
+    pub min: i64,
+    pub max: i64,
+    pub warn: i64,
+    /// Days since the epoch.
+    pub expire: i64,
+}
+
+/// The SSH key as the probe found it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SshKeyState {
+    pub file: String,
+    pub exists: bool,
+    pub public_exists: bool,
+    pub public_key: Option<String>,
+    pub fingerprint: Option<String>,
 }
 
 /// The account as `getent` shows it.
@@ -122,6 +173,9 @@ pub struct Account {
     pub home_exists: bool,
     /// sha256 of the shadow hash without leading `!`; `None` when /etc/shadow is unreadable.
     pub password_sha256: Option<String>,
+    /// `None` when /etc/shadow is unreadable.
+    pub ageing: Option<Ageing>,
+    pub ssh_key: Option<SshKeyState>,
 }
 
 /// What the probe saw: the account (if any) and the wanted groups as the host resolves them.
@@ -221,6 +275,24 @@ impl User {
                 );
             }
         }
+        if let (Some(expires), Some(ageing)) = (self.expires, account.ageing) {
+            let wanted = expiry_day(expires);
+            let needs = match wanted {
+                None => ageing.expire >= 0,
+                Some(day) => ageing.expire < 0 || ageing.expire != day,
+            };
+            if needs {
+                let date = wanted.map(day_to_date).unwrap_or_default();
+                push(
+                    &["-e", &date],
+                    AttributeChange::new(
+                        "expires",
+                        Some(shown_expiry(ageing.expire)),
+                        Some(shown_expiry(wanted.unwrap_or(-1))),
+                    ),
+                );
+            }
+        }
         for (name, flag, wanted, current) in [
             ("comment", "-c", &self.comment, &account.comment),
             ("home", "-d", &self.home, &account.home),
@@ -238,6 +310,71 @@ impl User {
             }
         }
         (options, shown)
+    }
+
+    /// The `chage` options, and what they change, as Ansible's `set_password_expire`.
+    fn chage_options(&self, ageing: Option<Ageing>) -> (Vec<String>, Vec<AttributeChange>) {
+        let mut options = Vec::new();
+        let mut shown = Vec::new();
+        for (name, flag, wanted, current) in [
+            ("password_expire_min", "-m", self.expire_min, ageing.map(|a| a.min)),
+            ("password_expire_max", "-M", self.expire_max, ageing.map(|a| a.max)),
+            ("password_expire_warn", "-W", self.expire_warn, ageing.map(|a| a.warn)),
+        ] {
+            if let Some(wanted) = wanted.filter(|w| Some(*w) != current) {
+                options.extend([flag.to_string(), wanted.to_string()]);
+                shown.push(AttributeChange::new(
+                    name,
+                    current.map(|c| c.to_string()),
+                    Some(wanted.to_string()),
+                ));
+            }
+        }
+        (options, shown)
+    }
+
+    /// Whether `generate_ssh_key` has a key to make.
+    fn needs_ssh_key(&self, account: Option<&Account>) -> bool {
+        self.ssh_key.is_some()
+            && account
+                .and_then(|a| a.ssh_key.as_ref())
+                .is_none_or(|k| !k.exists && !k.public_exists)
+    }
+
+    /// Makes the SSH key of `$u` unless it or its `.pub` exists, as Ansible's `ssh_key_gen`.
+    fn ssh_keygen(&self, script: &mut Script) {
+        let Some(key) = &self.ssh_key else {
+            return;
+        };
+        script.raw(r#"e=$(getent passwd -- "$u") || exit 1; h=$(printf '%s\n' "$e" | cut -d: -f6); i=$(printf '%s\n' "$e" | cut -d: -f3); g=$(printf '%s\n' "$e" | cut -d: -f4)"#);
+        script.line("k={}", &[&key.file]);
+        script.raw(r#"case "$k" in /*) ;; *) [ -d "$h" ] || { echo "User $u home directory does not exist" >&2; exit 1; }; k="$h/$k";; esac"#);
+        script.raw(r#"if [ ! -e "$k" ] && [ ! -e "$k.pub" ]; then"#);
+        script.raw(r#"  d=$(dirname -- "$k"); if [ ! -d "$d" ]; then mkdir -m 0700 -- "$d" && chown -- "$i:$g" "$d" || exit 1; fi"#);
+        script.line("  set -- ssh-keygen -t {}", &[&key.kind]);
+        if key.bits > 0 {
+            script.line("  set -- \"$@\" -b {}", &[&key.bits.to_string()]);
+        }
+        match &key.comment {
+            Some(comment) => script.line("  set -- \"$@\" -C {}", &[comment]),
+            None => script.raw(r#"  set -- "$@" -C "ansible-generated on $(uname -n)""#),
+        };
+        script.raw(r#"  set -- "$@" -f "$k""#);
+        match &key.passphrase {
+            None => {
+                script.raw(r#"  "$@" -N '' </dev/null >/dev/null || exit 1"#);
+            }
+            Some(passphrase) => {
+                // ssh-keygen asks an SSH_ASKPASS helper when its stdin is no terminal: the
+                // passphrase stays in a file only root and the user can read, gone after.
+                script.raw(r#"  a=$(mktemp) || exit 1; chmod 0700 "$a" || { rm -f -- "$a"; exit 1; }"#);
+                let helper = format!("#!/bin/sh\nprintf '%s\\n' {}\n", crate::shell::quote(passphrase));
+                script.write_bytes(helper.as_bytes(), "> \"$a\" || { rm -f -- \"$a\"; exit 1; }", &[]);
+                script.raw(r#"  SSH_ASKPASS="$a" SSH_ASKPASS_REQUIRE=force DISPLAY=none "$@" </dev/null >/dev/null; r=$?; rm -f -- "$a"; [ "$r" = 0 ] || exit 1"#);
+            }
+        }
+        script.raw(r#"  chown -- "$i:$g" "$k" "$k.pub" || exit 1; deploy_changed"#);
+        script.raw("fi");
     }
 
     fn password_differs(&self, account: &Account) -> bool {
@@ -259,12 +396,43 @@ const USER_PROBE: &str = r#"if e=$(getent passwd -- "$u"); then
   h=${e%:*}; h=${h##*:}
   if [ -d "$h" ]; then echo home_exists=yes; else echo home_exists=no; fi
   if [ -r /etc/shadow ]; then
+    s=$(getent shadow -- "$u")
+    printf '%s\n' "$s" | { IFS=: read -r n p l mn mx wn in ex rest; printf 'shadow_ageing=%s:%s:%s:%s\n' "$mn" "$mx" "$wn" "$ex"; }
     # The password field without its lock marks, hashed: the hash itself never leaves the host.
-    s=$(getent shadow -- "$u"); s=${s#*:}; s=${s%%:*}
+    s=${s#*:}; s=${s%%:*}
     while [ "${s#!}" != "$s" ]; do s=${s#!}; done
     s=$(printf '%s' "$s" | sha256sum); printf 'shadow_sha256=%s\n' "${s%% *}"
   fi
 else echo passwd=absent; fi"#;
+
+/// Prints `ssh_key=`, `ssh_pub=`, `ssh_public_key=`, `ssh_fingerprint=` for the key `$k` of
+/// account `$u` (relative to its home `$h`).
+const SSH_KEY_PROBE: &str = r#"if [ -n "${e:-}" ] && getent passwd -- "$u" >/dev/null; then
+  case "$k" in /*) ;; *) k="$h/$k";; esac
+  printf 'ssh_file=%s\n' "$k"
+  if [ -e "$k" ]; then echo ssh_key=yes; else echo ssh_key=no; fi
+  if [ -e "$k.pub" ]; then echo ssh_pub=yes; p=$(cat -- "$k.pub") && printf 'ssh_public_key=%s\n' "$p"; else echo ssh_pub=no; fi
+  if [ -e "$k" ] && f=$(ssh-keygen -l -f "$k" 2>/dev/null); then printf 'ssh_fingerprint=%s\n' "$f"; fi
+fi"#;
+
+/// The expiry day (days since the epoch) of `expires` seconds; `None` when it asks for none.
+fn expiry_day(expires: f64) -> Option<i64> {
+    (expires >= 0.0).then(|| (expires.floor() as i64).div_euclid(86400))
+}
+
+/// A day since the epoch as `YYYY-MM-DD`, the form `useradd -e` takes.
+fn day_to_date(day: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(day.max(0) as u64 * 86400);
+    humantime::format_rfc3339_seconds(time).to_string()[..10].to_string()
+}
+
+fn shown_expiry(day: i64) -> String {
+    if day < 0 {
+        "never".to_string()
+    } else {
+        day_to_date(day)
+    }
+}
 
 impl Resource for User {
     type State = UserState;
@@ -277,6 +445,10 @@ impl Resource for User {
         let mut script = Script::new();
         script.line("u={}", &[&self.name]);
         script.raw(USER_PROBE);
+        if let Some(key) = &self.ssh_key {
+            script.line("k={}", &[&key.file]);
+            script.raw(SSH_KEY_PROBE);
+        }
         for group in self.wanted_groups() {
             script.line(
                 "if e=$(getent group -- {}); then printf 'group=%s:%s\\n' {} \"$e\"; fi",
@@ -325,7 +497,28 @@ impl Resource for User {
                     .collect(),
                 home_exists: yes_no(value_of(&pairs, "home_exists"), "home_exists")?,
                 password_sha256: value_of(&pairs, "shadow_sha256").map(str::to_string),
+                ageing: value_of(&pairs, "shadow_ageing").map(parse_ageing).transpose()?,
+                ssh_key: match value_of(&pairs, "ssh_file") {
+                    None => None,
+                    Some(file) => Some(SshKeyState {
+                        file: file.to_string(),
+                        exists: yes_no(value_of(&pairs, "ssh_key"), "ssh_key")?,
+                        public_exists: yes_no(value_of(&pairs, "ssh_pub"), "ssh_pub")?,
+                        public_key: value_of(&pairs, "ssh_public_key").map(|k| k.trim().to_string()),
+                        fingerprint: value_of(&pairs, "ssh_fingerprint").map(|f| f.trim().to_string()),
+                    }),
+                },
             };
+            let reads_shadow = self.expires.is_some()
+                || self.expire_min.is_some()
+                || self.expire_max.is_some()
+                || self.expire_warn.is_some();
+            if self.present && reads_shadow && account.ageing.is_none() {
+                bail!(
+                    "cannot read /etc/shadow to compare {}'s password ageing: this task needs `become: true`",
+                    self.name
+                );
+            }
             if self.present
                 && self.password.is_some()
                 && self.update_password_always
@@ -372,6 +565,11 @@ impl Resource for User {
                 add("home", self.home.clone());
                 add("shell", self.shell.clone());
                 add("system", self.system.then(|| "yes".to_string()));
+                add("expires", self.expires.map(|e| shown_expiry(expiry_day(e).unwrap_or(-1))));
+                add("password_expire_min", self.expire_min.map(|d| d.to_string()));
+                add("password_expire_max", self.expire_max.map(|d| d.to_string()));
+                add("password_expire_warn", self.expire_warn.map(|d| d.to_string()));
+                add("ssh key", self.ssh_key.as_ref().map(|k| k.file.clone()));
                 if self.password.is_some() {
                     diff.attributes.push(AttributeChange::new(
                         "password (set)",
@@ -389,6 +587,14 @@ impl Resource for User {
                         None::<String>,
                         None::<String>,
                     ));
+                }
+                shown.extend(self.chage_options(account.ageing).1);
+                if self.needs_ssh_key(Some(account)) {
+                    let file = account.ssh_key.as_ref().map_or_else(
+                        || self.ssh_key.as_ref().map(|k| k.file.clone()).unwrap_or_default(),
+                        |k| k.file.clone(),
+                    );
+                    shown.push(AttributeChange::new("ssh key", None::<String>, Some(file)));
                 }
                 if self.create_home && !account.home_exists {
                     let home = self.home.clone().unwrap_or_else(|| account.home.clone());
@@ -458,6 +664,9 @@ impl Resource for User {
                 if self.system {
                     words.push("-r".into());
                 }
+                if let Some(expires) = self.expires {
+                    words.extend(["-e".into(), expiry_day(expires).map(day_to_date).unwrap_or_default()]);
+                }
                 run(&mut script, &words);
                 script.raw("if ! getent passwd -- \"$u\" >/dev/null; then");
                 if self.group.is_none() {
@@ -472,7 +681,15 @@ impl Resource for User {
                         &[password],
                     );
                 }
+                let (chage, _) = self.chage_options(None);
+                if !chage.is_empty() {
+                    let mut words = vec!["chage".to_string()];
+                    words.extend(chage);
+                    run(&mut script, &words);
+                    script.raw(r#"  "$@" "$u" >&2 || exit 1"#);
+                }
                 script.raw("fi");
+                self.ssh_keygen(&mut script);
             }
             Some(account) => {
                 let (options, _) = self.usermod_options(have, account);
@@ -496,10 +713,69 @@ impl Resource for User {
                         r#"if [ -n "$h" ] && [ ! -e "$h" ]; then mkdir -p -- "$h" && cp -a /etc/skel/. "$h"/ 2>/dev/null; chown -R -- "$u:$g" "$h" && chmod 0755 "$h" || exit 1; deploy_changed; fi"#,
                     );
                 }
+                let (chage, _) = self.chage_options(account.ageing);
+                if !chage.is_empty() {
+                    let mut words = vec!["chage".to_string()];
+                    words.extend(chage);
+                    run(&mut script, &words);
+                    script.raw(r#""$@" "$u" >&2 || exit 1; deploy_changed"#);
+                }
+                self.ssh_keygen(&mut script);
             }
         }
         script
     }
+
+    fn result(&self, out: &Section) -> Result<Option<serde_json::Value>> {
+        use serde_json::json;
+        let state = self.inspect(out)?;
+        let mut result = json!({"changed": false, "failed": false, "name": self.name,
+            "state": if self.present { "present" } else { "absent" }});
+        let Some(account) = state.account.as_ref().filter(|_| self.present) else {
+            return Ok(Some(result));
+        };
+        for (key, value) in [
+            ("uid", json!(account.uid)),
+            ("group", json!(account.gid)),
+            ("comment", json!(account.comment)),
+            ("home", json!(account.home)),
+            ("shell", json!(account.shell)),
+            ("append", json!(self.append)),
+            ("move_home", json!(self.move_home)),
+        ] {
+            result[key] = value;
+        }
+        if let Some(groups) = &self.groups {
+            result["groups"] = json!(groups.join(","));
+        }
+        if self.password.is_some() {
+            result["password"] = json!("NOT_LOGGING_PASSWORD");
+        }
+        if let (Some(_), Some(key)) = (&self.ssh_key, &account.ssh_key) {
+            result["ssh_key_file"] = json!(key.file);
+            result["ssh_public_key"] = json!(key.public_key);
+            result["ssh_fingerprint"] = json!(key.fingerprint.clone().unwrap_or_default());
+        }
+        Ok(Some(result))
+    }
+}
+
+/// `MIN:MAX:WARN:EXPIRE` of a shadow entry, empty fields as -1.
+fn parse_ageing(text: &str) -> Result<Ageing> {
+    let fields: Vec<i64> = text
+        .split(':')
+        .map(|f| if f.is_empty() { Ok(-1) } else { f.parse() })
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("probe: bad shadow ageing fields {text:?}"))?;
+    let [min, max, warn, expire] = fields.as_slice() else {
+        bail!("probe: bad shadow ageing fields {text:?}");
+    };
+    Ok(Ageing {
+        min: *min,
+        max: *max,
+        warn: *warn,
+        expire: *expire,
+    })
 }
 
 /// Builds the resource from `user`'s parameters.
@@ -508,30 +784,41 @@ pub fn from_args(args: &Args) -> Result<User> {
         "hidden",
         "seuser",
         "login_class",
-        "generate_ssh_key",
-        "ssh_key_bits",
-        "ssh_key_file",
-        "ssh_key_comment",
-        "ssh_key_passphrase",
-        "expires",
         "password_lock",
         "local",
         "profile",
         "authorization",
         "role",
         "umask",
-        "password_expire_max",
-        "password_expire_min",
-        "password_expire_warn",
     ])?;
-    if args
-        .value("ssh_key_type")
-        .and_then(|v| v.as_str().map(str::to_string))
-        .as_deref()
-        != Some("rsa")
-    {
-        bail!("parameter `ssh_key_type` of module `user` is not supported by deploy");
-    }
+    let ssh_key = if args.flag("generate_ssh_key")? {
+        let kind = args.str("ssh_key_type")?.unwrap_or_else(|| "rsa".into());
+        if !["rsa", "dsa", "ecdsa", "ed25519", "ecdsa-sk", "ed25519-sk"].contains(&kind.as_str()) {
+            bail!("`ssh_key_type` must be a key type ssh-keygen knows (rsa, ecdsa, ed25519, ...), found `{kind}`");
+        }
+        Some(SshKey {
+            file: args
+                .str("ssh_key_file")?
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| format!(".ssh/id_{kind}")),
+            kind,
+            bits: args.int("ssh_key_bits")?.unwrap_or(0),
+            comment: args.str("ssh_key_comment")?,
+            passphrase: args.str("ssh_key_passphrase")?,
+        })
+    } else {
+        None
+    };
+    let expires = match args.value("expires") {
+        None => None,
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => Some(
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| anyhow::anyhow!("parameter `expires` must be a number of seconds since the epoch, found `{s}`"))?,
+        ),
+        Some(other) => bail!("parameter `expires` must be a number of seconds since the epoch, found {other}"),
+    };
     let name = args.required_str("name")?;
     check_account_name("user", &name)?;
     let group = args.str("group")?;
@@ -568,6 +855,11 @@ pub fn from_args(args: &Args) -> Result<User> {
         update_password_always: args.str("update_password")?.as_deref() != Some("on_create"),
         remove: args.flag("remove")?,
         force: args.flag("force")?,
+        expires,
+        expire_min: args.int("password_expire_min")?,
+        expire_max: args.int("password_expire_max")?,
+        expire_warn: args.int("password_expire_warn")?,
+        ssh_key,
     })
 }
 
@@ -718,7 +1010,13 @@ mod tests {
         for bad in ["-o", "a b", "a:b", "123"] {
             assert!(build(&SPEC, json!({ "name": bad }), &NoContext).is_err(), "{bad}");
         }
-        assert!(build(&SPEC, json!({"name": "a", "generate_ssh_key": true}), &NoContext).is_err());
+        assert!(build(&SPEC, json!({"name": "a", "umask": "077"}), &NoContext).is_err());
+        assert!(build(
+            &SPEC,
+            json!({"name": "a", "generate_ssh_key": true, "ssh_key_type": "x; rm"}),
+            &NoContext
+        )
+        .is_err());
         let step = build(&SPEC, json!({"name": "app"}), &NoContext).unwrap();
         assert!(step
             .plan(&section("passwd=app:x:notanumber:1:::\nhome_exists=yes\n"))
@@ -750,5 +1048,70 @@ mod tests {
             step.plan(&probe).unwrap().1.is_empty(),
             step.plan(&probe).unwrap().0.is_converged()
         );
+    }
+}
+
+#[cfg(test)]
+mod ageing_and_key_tests {
+    use super::*;
+    use crate::resource::lifecycle::NoContext;
+    use crate::resource::support::testing::{build, section};
+    use serde_json::json;
+
+    const ACCOUNT: &str = "passwd=app:x:998:998:App:/home/app:/bin/sh\nhome_exists=yes\nshadow_sha256=x\n";
+
+    fn shown(params: serde_json::Value, probe: &str) -> (Vec<String>, Script) {
+        let (diff, script) = build(&SPEC, params, &NoContext)
+            .unwrap()
+            .plan(&section(probe))
+            .unwrap();
+        (diff.attributes.iter().map(|a| a.describe()).collect(), script)
+    }
+
+    #[test]
+    fn ageing_and_expiry_compare_with_the_shadow_entry() {
+        let probe = format!("{ACCOUNT}shadow_ageing=0:99999:7:\n");
+        // 1767225600 is 2026-01-01 00:00 UTC: day 20454.
+        let params = json!({"name": "app", "password_expire_min": 1, "password_expire_max": 99999, "expires": 1767225600.5});
+        let (changes, script) = shown(params, &probe);
+        assert_eq!(
+            changes,
+            ["expires never → 2026-01-01", "password_expire_min 0 → 1"]
+        );
+        let text = script.as_str();
+        assert!(text.contains("set -- \"$@\" '-e'\nset -- \"$@\" 2026-01-01\n"), "{text}");
+        assert!(text.contains("set -- \"$@\" chage\nset -- \"$@\" '-m'\nset -- \"$@\" 1\n"), "{text}");
+        let converged = format!("{ACCOUNT}shadow_ageing=1:99999:7:20454\n");
+        let params = json!({"name": "app", "password_expire_min": 1, "expires": 1767230000});
+        assert!(shown(params, &converged).0.is_empty());
+        let (changes, _) = shown(json!({"name": "app", "expires": -1}), &converged);
+        assert_eq!(changes, ["expires 2026-01-01 → never"]);
+        let unreadable = "passwd=app:x:998:998:App:/home/app:/bin/sh\nhome_exists=yes\n";
+        let step = build(&SPEC, json!({"name": "app", "expires": -1}), &NoContext).unwrap();
+        assert!(step.plan(&section(unreadable)).is_err());
+    }
+
+    #[test]
+    fn a_missing_key_is_generated_and_an_existing_one_answers() {
+        let params = json!({"name": "app", "generate_ssh_key": true, "ssh_key_type": "ed25519",
+            "ssh_key_passphrase": "sekrit", "ssh_key_comment": "app key"});
+        let missing = format!("{ACCOUNT}ssh_file=/home/app/.ssh/id_ed25519\nssh_key=no\nssh_pub=no\n");
+        let (changes, script) = shown(params.clone(), &missing);
+        assert_eq!(changes, ["ssh key /home/app/.ssh/id_ed25519"]);
+        let text = script.as_str();
+        assert!(text.contains("ssh-keygen -t ed25519"), "{text}");
+        assert!(text.contains("SSH_ASKPASS="), "{text}");
+        assert!(!text.contains("sekrit"), "the passphrase travels encoded, never as a word: {text}");
+        let present = format!(
+            "{ACCOUNT}ssh_file=/home/app/.ssh/id_ed25519\nssh_key=yes\nssh_pub=yes\nssh_public_key=ssh-ed25519 AAAA app key\n\
+             ssh_fingerprint=256 SHA256:abc app key (ED25519)\n"
+        );
+        let step = build(&SPEC, params, &NoContext).unwrap();
+        assert!(step.plan(&section(&present)).unwrap().0.is_converged());
+        let answer = step.result(&section(&present)).unwrap().unwrap();
+        assert_eq!(answer["ssh_public_key"], json!("ssh-ed25519 AAAA app key"));
+        assert_eq!(answer["ssh_key_file"], json!("/home/app/.ssh/id_ed25519"));
+        assert_eq!(answer["home"], json!("/home/app"));
+        assert_eq!(answer["uid"], json!(998));
     }
 }

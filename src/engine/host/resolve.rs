@@ -546,6 +546,11 @@ impl HostRunner {
             become_user,
             meta,
         });
+        // Facts a query answers with (`service_facts`) are read by the next tasks' `when`
+        // without naming a registered result: its round comes now (same exec).
+        if task.module.publishes_facts {
+            self.probe_queue(run, stage).await?;
+        }
         Ok(Json::Null)
     }
 }

@@ -217,8 +217,20 @@ impl HostRunner {
                     }),
                     None => self.changes_pending(stage),
                 };
+            let mut answer = answer;
+            if let Some(facts) = answer
+                .as_ref()
+                .and_then(|a| a.get("ansible_facts"))
+                .and_then(Json::as_object)
+            {
+                self.add_module_facts(run, facts.clone());
+            }
+            let known = diff.is_converged() && !meta.always_run && !stale_answer;
+            if let (true, Some(answer)) = (known, answer.as_mut()) {
+                self.judge_answer(run, &meta, answer)?;
+            }
             meta.answer = answer.clone();
-            let registered = if diff.is_converged() && !meta.always_run && !stale_answer {
+            let registered = if known {
                 Registered::Known(answer.unwrap_or_else(|| json!({"changed": false, "failed": false})))
             } else {
                 Registered::Pending
@@ -423,6 +435,57 @@ impl HostRunner {
         }
     }
 
+    /// A query's answer (`uri`, `getent`) judged as Ansible judges the module's result: it
+    /// fails when the module says so (`failed: true`, with its `msg`) unless `failed_when`
+    /// says otherwise; a failure not ignored is the step's error.
+    pub(super) fn judge_answer(&mut self, run: &RunShared, step: &Pending, answer: &mut Json) -> Result<()> {
+        let says_failed = answer["failed"] == json!(true);
+        let failed = self.judge_with(run, step, answer, says_failed)?;
+        answer["changed"] = json!(false);
+        if failed && !step.ignore_errors {
+            let message = match answer.get("msg").and_then(Json::as_str) {
+                Some(msg) if !step.no_log => msg.to_string(),
+                Some(_) => "(output hidden by no_log)".to_string(),
+                None => "failed_when holds".to_string(),
+            };
+            // Reported as a failed step, as a failed apply is: the report names the task.
+            if run.options.mode == Mode::Apply {
+                self.report_step(run, &step.display, &Status::Failed);
+                self.report.results.push(StepResult {
+                    step: step.display.clone(),
+                    status: Status::Failed,
+                    message: Some(message.clone()),
+                });
+            }
+            bail!("{} ({}): {message}", step.display.task, step.display.location);
+        }
+        Ok(())
+    }
+
+    /// Facts a module answered with (`ansible_facts` of `getent`, `service_facts`, `setup`):
+    /// top-level variables under their own names and members of `ansible_facts`, as Ansible
+    /// injects them, for this play and the next.
+    pub(super) fn add_module_facts(&mut self, run: &RunShared, facts: serde_json::Map<String, Json>) {
+        let mut all = match self.host_facts.get("ansible_facts") {
+            Some(Json::Object(all)) => all.clone(),
+            _ => strip_prefix(&self.facts),
+        };
+        let mut published = VarMap::new();
+        for (name, value) in facts {
+            all.insert(
+                name.strip_prefix("ansible_").unwrap_or(&name).to_string(),
+                value.clone(),
+            );
+            self.registered.remove(&name);
+            self.host_facts.insert(name.clone(), value.clone());
+            published.insert(name, value);
+        }
+        self.host_facts
+            .insert("ansible_facts".into(), Json::Object(all.clone()));
+        published.insert("ansible_facts".into(), Json::Object(all));
+        run.publish_facts(&self.name, published);
+    }
+
     /// Applies `changed_when` and `failed_when`; returns whether the step failed.
     pub(super) fn judge(
         &self,
@@ -430,6 +493,17 @@ impl HostRunner {
         step: &Pending,
         result: &mut Json,
         outcome: &StepOutcome,
+    ) -> Result<bool> {
+        self.judge_with(run, step, result, outcome.status != 0)
+    }
+
+    /// [`Self::judge`] with the failure the module itself reports.
+    fn judge_with(
+        &self,
+        run: &RunShared,
+        step: &Pending,
+        result: &mut Json,
+        says_failed: bool,
     ) -> Result<bool> {
         let mut stack = step.stack.clone();
         if let Some(register) = &step.register {
@@ -453,7 +527,7 @@ impl HostRunner {
             Ok(true)
         };
         let failed = if step.failed_when.is_empty() {
-            outcome.status != 0
+            says_failed
         } else {
             all_hold(&step.failed_when)?
         };
