@@ -18,6 +18,7 @@ use crate::yaml::{Data, Node};
 // The files that are not modules: what the modules share.
 pub mod content;
 pub mod control;
+pub mod keyfile;
 pub mod lifecycle;
 pub mod path_state;
 pub mod psql;
@@ -57,6 +58,9 @@ modules! {
     include_vars,
     lineinfile,
     meta,
+    openssh_keypair,
+    openssl_dhparam,
+    openssl_privatekey,
     package,
     postgresql_db,
     postgresql_user,

@@ -228,9 +228,11 @@ impl HostRunner {
             }
             self.report.plan.steps.push(meta.display.clone());
             let changes = !meta.script.is_empty();
+            let confined = step.confined_to(section);
+            meta.step = Some(step);
             stage.pending.push(meta);
             if changes && run.options.mode == Mode::Apply && !self.in_handlers {
-                match step.confined_to(section) {
+                match confined {
                     Some(paths) => changed_paths.extend(paths),
                     None => unconfined_change = true,
                 }
@@ -370,6 +372,18 @@ impl HostRunner {
                 continue;
             };
             let mut result = command_result(outcome);
+            if outcome.status == 0 {
+                // A module's own return values (a generated key's fingerprint), as Ansible
+                // registers them, beside the command's.
+                let applied = step.step.as_ref().map(|s| s.applied_result(&outcome.stdout));
+                if let Some(Json::Object(answer)) = applied.transpose()?.flatten() {
+                    for (key, value) in answer {
+                        if key != "changed" && key != "failed" {
+                            result[key] = value;
+                        }
+                    }
+                }
+            }
             let failed = self.judge(run, &step, &mut result, outcome)?;
             let changed = result["changed"] == json!(true);
             if let Some(register) = &step.register {
@@ -482,6 +496,8 @@ pub(super) struct Pending {
     pub(super) target: String,
     /// A query's answer from its probe (`stat`): what it registers once applied too.
     pub(super) answer: Option<Json>,
+    /// The planned resource, kept to read what it registers from its apply's output.
+    pub(super) step: Option<Box<dyn Step>>,
 }
 
 /// A resource step waiting for its probe.
