@@ -63,6 +63,8 @@ modules! {
     openssl_privatekey,
     package,
     postgresql_db,
+    postgresql_ext,
+    postgresql_set,
     postgresql_user,
     service,
     set_fact,

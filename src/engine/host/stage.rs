@@ -376,7 +376,13 @@ impl HostRunner {
                 // A module's own return values (a generated key's fingerprint), as Ansible
                 // registers them, beside the command's.
                 let applied = step.step.as_ref().map(|s| s.applied_result(&outcome.stdout));
-                if let Some(Json::Object(answer)) = applied.transpose()?.flatten() {
+                // A converged step still runs when its (empty) script is wrapped for
+                // `become_user`: what it registers is then its probe's answer.
+                let answer = match applied.transpose()?.flatten() {
+                    None if !outcome.changed => step.answer.clone(),
+                    applied => applied,
+                };
+                if let Some(Json::Object(answer)) = answer {
                     for (key, value) in answer {
                         if key != "changed" && key != "failed" {
                             result[key] = value;
