@@ -250,7 +250,7 @@ impl FileResource {
     }
 }
 
-fn id_or_name(value: &str, id: &'static str, name: &'static str) -> &'static str {
+pub(crate) fn id_or_name(value: &str, id: &'static str, name: &'static str) -> &'static str {
     if value.bytes().all(|b| b.is_ascii_digit()) {
         id
     } else {
@@ -259,7 +259,7 @@ fn id_or_name(value: &str, id: &'static str, name: &'static str) -> &'static str
 }
 
 /// Whether an `owner:`/`group:` parameter (a name or a number) names the current one.
-fn same_account(wanted: &str, name: Option<&str>, id: Option<u32>) -> bool {
+pub(crate) fn same_account(wanted: &str, name: Option<&str>, id: Option<u32>) -> bool {
     match wanted.parse::<u32>() {
         Ok(number) => id == Some(number),
         Err(_) => name == Some(wanted),

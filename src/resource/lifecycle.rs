@@ -51,6 +51,13 @@ pub trait Resource: Send + Sync {
     fn result(&self, _out: &Section) -> Result<Option<serde_json::Value>> {
         Ok(None)
     }
+
+    /// What a task registers after its apply script ran, read from that script's stdout, when
+    /// the module returns more than a command's result (a generated key's fingerprint). See
+    /// [`super::support::answer_after_apply`].
+    fn applied_result(&self, _stdout: &[u8]) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
 }
 
 /// `path` as a confinement: absolute and plain (no `.`, `..` or empty component), else
@@ -97,6 +104,10 @@ pub trait Step: Send + Sync {
     fn result(&self, _out: &Section) -> Result<Option<serde_json::Value>> {
         Ok(None)
     }
+    /// See [`Resource::applied_result`].
+    fn applied_result(&self, _stdout: &[u8]) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
 }
 
 impl<R: Resource> Step for R {
@@ -118,6 +129,10 @@ impl<R: Resource> Step for R {
 
     fn result(&self, out: &Section) -> Result<Option<serde_json::Value>> {
         Resource::result(self, out)
+    }
+
+    fn applied_result(&self, stdout: &[u8]) -> Result<Option<serde_json::Value>> {
+        Resource::applied_result(self, stdout)
     }
 
     fn plan(&self, out: &Section) -> Result<(Diff, Script)> {

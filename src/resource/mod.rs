@@ -18,6 +18,7 @@ use crate::yaml::{Data, Node};
 // The files that are not modules: what the modules share.
 pub mod content;
 pub mod control;
+pub mod keyfile;
 pub mod lifecycle;
 pub mod path_state;
 pub mod psql;
@@ -64,11 +65,16 @@ modules! {
     locale_gen,
     meta,
     mount,
+    openssh_keypair,
+    openssl_dhparam,
+    openssl_privatekey,
     package,
     package_facts,
     pam_limits,
     pause,
     postgresql_db,
+    postgresql_ext,
+    postgresql_set,
     postgresql_user,
     raw,
     script,

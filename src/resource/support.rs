@@ -61,6 +61,31 @@ pub fn yes_no(value: Option<&str>, key: &str) -> Result<bool> {
     }
 }
 
+/// The line after which an apply script prints its probe again (see [`answer_after_apply`]).
+const ANSWER_MARKER: &str = "deploy-answer-after-apply";
+
+/// Ends an apply script by running `probe` again after a marker line, so that what the task
+/// registers (a generated key's fingerprint) is read from the host as the change left it,
+/// with the same parser as a converged step's answer ([`after_apply`] finds it).
+pub fn answer_after_apply(script: &mut Script, probe: &Script) {
+    script.line("echo {}", &[ANSWER_MARKER]);
+    script.raw("(");
+    script.append(probe);
+    script.raw(") </dev/null");
+}
+
+/// The probe output an apply script printed with [`answer_after_apply`], if it did.
+pub fn after_apply(stdout: &[u8]) -> Option<Section> {
+    let marker = format!("{ANSWER_MARKER}\n");
+    let start = stdout
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())?;
+    Some(Section {
+        output: stdout[start + marker.len()..].to_vec(),
+        status: 0,
+    })
+}
+
 #[cfg(test)]
 pub mod testing {
     //! Helpers for the unit tests of the system modules.

@@ -507,6 +507,7 @@ impl HostRunner {
             no_log,
             target: step.key(),
             answer: None,
+            step: None,
             timeout: match task.keywords.timeout.as_ref().map(|t| &t.value) {
                 Some(crate::playbook::Templated::Literal(seconds)) => Some((*seconds).max(1) as u64),
                 _ => run.options.step_timeout.map(|d| d.as_secs().max(1)),

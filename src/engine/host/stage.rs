@@ -240,9 +240,11 @@ impl HostRunner {
             }
             self.report.plan.steps.push(meta.display.clone());
             let changes = !meta.script.is_empty();
+            let confined = step.confined_to(section);
+            meta.step = Some(step);
             stage.pending.push(meta);
             if changes && run.options.mode == Mode::Apply && !self.in_handlers {
-                match step.confined_to(section) {
+                match confined {
                     Some(paths) => changed_paths.extend(paths),
                     None => unconfined_change = true,
                 }
@@ -382,8 +384,26 @@ impl HostRunner {
                 continue;
             };
             let mut result = command_result(outcome);
+            if outcome.status == 0 {
+                // A module's own return values (a generated key's fingerprint), as Ansible
+                // registers them, beside the command's.
+                let applied = step.step.as_ref().map(|s| s.applied_result(&outcome.stdout));
+                // A converged step still runs when its (empty) script is wrapped for
+                // `become_user`: what it registers is then its probe's answer.
+                let answer = match applied.transpose()?.flatten() {
+                    None if !outcome.changed => step.answer.clone(),
+                    applied => applied,
+                };
+                if let Some(Json::Object(answer)) = answer {
+                    for (key, value) in answer {
+                        if key != "changed" && key != "failed" {
+                            result[key] = value;
+                        }
+                    }
+                }
+            }
             // What a module answers from its probe (`git`'s `before`/`after`) is registered
-            // with the outcome of its change too.
+            // with the outcome of its change too, where its own return values did not say.
             if let (Some(Json::Object(answer)), Json::Object(fields)) = (&step.answer, &mut result) {
                 for (key, value) in answer {
                     fields.entry(key.clone()).or_insert_with(|| value.clone());
@@ -563,6 +583,8 @@ pub(super) struct Pending {
     pub(super) target: String,
     /// A query's answer from its probe (`stat`): what it registers once applied too.
     pub(super) answer: Option<Json>,
+    /// The planned resource, kept to read what it registers from its apply's output.
+    pub(super) step: Option<Box<dyn Step>>,
 }
 
 /// A resource step waiting for its probe.
