@@ -39,13 +39,17 @@ macro_rules! modules {
 
 modules! {
     apt,
+    apt_key,
     apt_repository,
     assert,
     blockinfile,
     command,
     copy,
     cron,
+    deb822_repository,
+    debconf,
     debug,
+    dpkg_selections,
     fail,
     file,
     get_url,
