@@ -370,6 +370,14 @@ impl HostRunner {
                 continue;
             };
             let mut result = command_result(outcome);
+            // A module that answers from its probe (`apt_key`'s ids, `dpkg_selections`' before
+            // and after) registers that answer after a change too, beneath what the change
+            // itself reported.
+            if let (Some(Json::Object(answer)), Json::Object(fields)) = (&step.answer, &mut result) {
+                for (key, value) in answer {
+                    fields.entry(key.clone()).or_insert_with(|| value.clone());
+                }
+            }
             let failed = self.judge(run, &step, &mut result, outcome)?;
             let changed = result["changed"] == json!(true);
             if let Some(register) = &step.register {
