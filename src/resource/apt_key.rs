@@ -7,8 +7,9 @@
 //! apt's own downloader (`apt-helper download-file`), so apt's proxy settings apply. The key
 //! is added from the same source, or fetched from `keyserver`, then checked again.
 //!
-//! Differences from Ansible: a host without `gpg` fails the step (Ansible reports success and
-//! does nothing); `validate_certs: false` is refused; the registered result leaves out `after`.
+//! Differences from Ansible: a `file://` URL is read (Ansible's download refuses it, having
+//! no HTTP status); a host without `gpg` fails the step (Ansible reports success and does
+//! nothing); `validate_certs: false` is refused; the registered result leaves out `after`.
 
 use anyhow::{bail, Result};
 use serde_json::json;

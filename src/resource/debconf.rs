@@ -214,7 +214,7 @@ impl Resource for Debconf {
         script.raw(
             r#"command -v debconf-show >/dev/null || { echo 'debconf-show is not on the host' >&2; exit 1; }
 o=$(debconf-show "$pkg") || exit 1
-printf '%s\n' "$o" | sed -n 's/^/show	/p'"#,
+[ -z "$o" ] || printf '%s\n' "$o" | sed -n 's/^/show	/p'"#,
         );
         if let (true, Some(answer)) = (self.is_password(), &self.answer) {
             script.line("q={}; t={}", &[&answer.question, &answer.vtype]);
@@ -351,6 +351,24 @@ mod tests {
         assert_eq!(diff.attributes[0].describe(), "p/pw (password) (hidden)");
         // In the script only as base64, on the stdin of debconf-set-selections.
         assert!(!script.as_str().contains("s3cret"));
+    }
+
+    #[test]
+    fn a_package_without_questions_has_none() {
+        let params = json!({"name": "p", "question": "p/q", "vtype": "string", "value": "x"});
+        let step = build(&SPEC, params, &NoContext).unwrap();
+        // A debconf-show that knows no question of the package prints nothing.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let stub = dir.path().join("debconf-show");
+        std::fs::write(&stub, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut script = Script::new();
+        script.line("PATH={}:$PATH", &[dir.path().to_str().unwrap()]);
+        script.append(&step.probe());
+        let out = crate::resource::support::testing::run_probe(&script, dir.path());
+        let (diff, _) = step.plan(&out).unwrap();
+        assert_eq!(diff.attributes[0].describe(), "p/q (unset) → x");
     }
 
     #[test]
