@@ -14,7 +14,8 @@
 //!
 //! `update_cache` follows Ansible: the lists are refreshed when older than `cache_valid_time`
 //! (always when it is 0), and that alone counts as a change only for a task that installs
-//! nothing. A task with packages refreshes the lists only when it installs something, so a
+//! nothing, and only when the lists' time moved (an update that fetched nothing new changes
+//! nothing); the plan shows such a refresh as a run (`!`), its outcome known afterwards. A task with packages refreshes the lists only when it installs something, so a
 //! converged `latest` task does not notice newer versions until the lists are refreshed
 //! (Debian's apt-daily timer, or a task with `update_cache` alone).
 //!
@@ -534,6 +535,9 @@ impl Resource for Apt {
         let mut diff = Diff::from_attributes(attributes);
         diff.action = match (diff.action, installs, removes, upgrades) {
             (Action::Converged, ..) => Action::Converged,
+            // Refreshing the lists runs; whether it changes them (Ansible's test: the lists'
+            // time moved) is known only afterwards, so `changed_when: false` quiets it.
+            (_, 0, 0, 0) if self.cache_only() => Action::Run,
             (_, i, 0, 0) if i > 0 => Action::Create,
             (_, 0, r, 0) if r > 0 => Action::Remove,
             _ => Action::Change,
@@ -638,7 +642,9 @@ impl Resource for Apt {
             script.raw(
                 r#"  if [ "$valid" -eq 0 ] || [ "$cache_age" -gt "$valid" ]; then
     apt-get update -q >&2 || { echo 'Failed to update apt cache' >&2; exit 1; }
-    [ $# -gt $n ] || deploy_changed
+    before=$m
+    m=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)
+    [ $# -gt $n ] || [ "$m" = "$before" ] || deploy_changed
   fi
 fi"#,
             );
@@ -822,6 +828,8 @@ mod tests {
         assert!(plan(params.clone(), "cache_age=60\n").0.is_converged());
         let (diff, script) = plan(params, "cache_age=7200\n");
         assert_eq!(shown(&diff), ["apt cache 7200s old → updated"]);
+        assert_eq!(diff.action, Action::Run);
+        assert!(script.as_str().contains(r#"[ "$m" = "$before" ] || deploy_changed"#));
         assert!(script.as_str().contains("apt-get update"));
         // With no valid time, Ansible updates (and reports a change) every time.
         assert!(!plan(json!({"update_cache": true}), "cache_age=1\n")

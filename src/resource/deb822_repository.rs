@@ -9,8 +9,10 @@
 //! `/etc/apt/keyrings/`. Like Ansible, it does not update apt's lists.
 //!
 //! Differences from Ansible: a `signed_by` URL is refused (Ansible downloads it into
-//! `/etc/apt/keyrings/`); the registered result of a converged task holds `dest`, `repo` and
-//! `key_filename`.
+//! `/etc/apt/keyrings/`); a list written as one string with spaces after its commas
+//! (`architectures: amd64, all`) is written `amd64 all`, where Ansible keeps the space of each
+//! item (`amd64  all`), since deploy's loader trims list items; the registered result holds
+//! `dest`, `repo` and `key_filename`.
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
