@@ -141,8 +141,9 @@ pub struct AptKey {
 /// What the probe saw.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KeyState {
-    /// The key's id: `id`, or the first key of the given key.
-    pub id: KeyId,
+    /// The key's id: `id`, or the first key of the given key; `None` when the host could not
+    /// read the key (its download failed), which apply tries again.
+    pub id: Option<KeyId>,
     /// The long ids apt's keyring lists (short ones when the id is short), as Ansible's
     /// `before`.
     pub keys: Vec<String>,
@@ -150,12 +151,10 @@ pub struct KeyState {
 
 impl KeyState {
     fn has_key(&self) -> bool {
-        let wanted = if self.id.short_format() {
-            &self.id.short
-        } else {
-            &self.id.fingerprint
-        };
-        self.keys.contains(wanted)
+        self.id.as_ref().is_some_and(|id| {
+            let wanted = if id.short_format() { &id.short } else { &id.fingerprint };
+            self.keys.contains(wanted)
+        })
     }
 }
 
@@ -248,12 +247,17 @@ impl Resource for AptKey {
 command -v gpg >/dev/null || { echo 'Failed to find required executable "gpg" (install gnupg or gpg)' >&2; exit 1; }"#,
         );
         if self.id.is_none() {
+            // A key the host cannot read (a download that fails) is not a probe error: the
+            // step plans to add it and fails where Ansible's module fails, on the task.
             script.raw(r#"g=$(mktemp -d) && k=$g/key || exit 1"#);
+            script.raw("if (");
             self.fetch_key(&mut script);
             script.raw(
-                r#"o=$(GNUPGHOME=$g gpg --with-colons "$k" 2>/dev/null) || { rm -rf "$g"; echo 'Unable to extract key from the key given' >&2; exit 1; }
-rm -rf "$g"
-printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
+                r#") 2>/dev/null; then
+o=$(GNUPGHOME=$g gpg --with-colons "$k" 2>/dev/null) || { rm -rf "$g"; echo 'Unable to extract key from the key given' >&2; exit 1; }
+printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'
+else echo unreadable; fi
+rm -rf "$g""#,
             );
         }
         self.list_keys(&mut script, true);
@@ -265,8 +269,11 @@ printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
             bail!("{}", String::from_utf8_lossy(&out.output).trim());
         }
         let (mut given, mut have) = (String::new(), String::new());
+        let mut unreadable = false;
         for line in lines(out)? {
-            if let Some(rest) = line.strip_prefix("key\t") {
+            if line == "unreadable" {
+                unreadable = true;
+            } else if let Some(rest) = line.strip_prefix("key\t") {
                 given.push_str(rest);
                 given.push('\n');
             } else if let Some(rest) = line.strip_prefix("have\t") {
@@ -278,6 +285,12 @@ printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
         }
         let id = match &self.id {
             Some(id) => id.clone(),
+            None if unreadable => {
+                return Ok(KeyState {
+                    id: None,
+                    keys: parse_keys(&have),
+                })
+            }
             None => {
                 let first = parse_keys(&given).into_iter().next().ok_or_else(|| {
                     anyhow::anyhow!(
@@ -291,18 +304,27 @@ printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
         if id.short_format() {
             keys = keys.iter().map(|k| k[k.len().saturating_sub(8)..].to_string()).collect();
         }
-        Ok(KeyState { id, keys })
+        Ok(KeyState { id: Some(id), keys })
     }
 
     fn diff(&self, have: &KeyState) -> Diff {
+        let Some(id) = &have.id else {
+            let mut diff = Diff::from_attributes(vec![AttributeChange::new(
+                &format!("key from {} (not readable on the host)", Resource::target(self)),
+                None::<String>,
+                None::<String>,
+            )]);
+            diff.action = Action::Create;
+            return diff;
+        };
         let present = have.has_key();
         // Ansible removes only by the long id.
-        let remove = !self.present && have.keys.contains(&have.id.fingerprint);
+        let remove = !self.present && have.keys.contains(&id.fingerprint);
         if (self.present && present) || (!self.present && !remove) {
             return Diff::converged();
         }
         let mut diff = Diff::from_attributes(vec![AttributeChange::new(
-            &format!("key {}", have.id.fingerprint),
+            &format!("key {}", id.fingerprint),
             None::<String>,
             None::<String>,
         )]);
@@ -318,11 +340,19 @@ printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
         let mut script = Script::new();
         script.raw("exec </dev/null");
         self.list_keys(&mut script, false);
-        let compared = if have.id.short_format() {
-            &have.id.short
-        } else {
-            &have.id.fingerprint
+        let Some(id) = &have.id else {
+            // The probe could not read the key: read it again, failing as Ansible does.
+            script.raw(r#"g=$(mktemp -d) && k=$g/key || exit 1"#);
+            self.fetch_key(&mut script);
+            if !self.present {
+                script.raw("echo 'key is required to remove a key' >&2; exit 1");
+            }
+            script.raw(r#""$@" add "$k" >&2 || { rm -rf "$g"; echo 'Unable to add the key' >&2; exit 1; }"#);
+            script.raw(r#"rm -rf "$g""#);
+            script.raw("deploy_changed");
+            return script;
         };
+        let compared = if id.short_format() { &id.short } else { &id.fingerprint };
         if self.present {
             // Checked again on the host: listed since the probe means nothing to do.
             script.line(
@@ -333,7 +363,7 @@ printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
                 KeySource::Keyserver(server) => {
                     script.line(
                         r#""$@" adv --no-tty --keyserver {} --recv {} >&2 || { echo 'Error fetching key '{}' from keyserver: '{} >&2; exit 1; }"#,
-                        &[server, &have.id.full, &have.id.full, server],
+                        &[server, &id.full, &id.full, server],
                     );
                 }
                 _ => {
@@ -351,11 +381,11 @@ printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
         } else {
             script.line(
                 r#"printf '%s\n' "$l" | grep -qF -- {} || exit 0"#,
-                &[&format!("{} ", have.id.fingerprint)],
+                &[&format!("{} ", id.fingerprint)],
             );
             script.line(
                 r#""$@" del {} >&2 || { echo 'Unable to remove a key with id '{} >&2; exit 1; }"#,
-                &[&have.id.short, &have.id.short],
+                &[&id.short, &id.short],
             );
         }
         script.raw("deploy_changed");
@@ -364,12 +394,15 @@ printf '%s\n' "$o" | sed -n 's/^\(pub\|sub\)/key	&/p'"#,
 
     fn result(&self, out: &Section) -> Result<Option<serde_json::Value>> {
         let have = self.inspect(out)?;
+        let Some(id) = &have.id else {
+            return Ok(None);
+        };
         Ok(Some(json!({
             "changed": false,
-            "id": self.id.as_ref().map_or(have.id.full.clone(), |i| i.full.clone()),
-            "short_id": have.id.short,
-            "fp": have.id.fingerprint,
-            "key_id": have.id.full,
+            "id": id.full,
+            "short_id": id.short,
+            "fp": id.fingerprint,
+            "key_id": id.full,
             "before": have.keys,
         })))
     }
@@ -440,6 +473,14 @@ mod tests {
         let err = plan(serde_json::json!({"data": "junk"}), "").unwrap_err();
         assert!(format!("{err:#}").contains("could not extract a valid fingerprint"));
         assert!(plan(serde_json::json!({"data": "junk"}), "odd\n").is_err());
+        // A download that fails plans the key, and apply fails where Ansible fails.
+        let url = serde_json::json!({"url": "https://example.org/key"});
+        let (diff, script) = plan(url, "unreadable\n").unwrap();
+        assert_eq!(
+            diff.attributes[0].describe(),
+            "key from https://example.org/key (not readable on the host)"
+        );
+        assert!(script.as_str().contains("Error getting key id from url: "));
     }
 
     #[test]
