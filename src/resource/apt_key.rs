@@ -285,12 +285,15 @@ rm -rf "$g""#,
         }
         let id = match &self.id {
             Some(id) => id.clone(),
-            None if unreadable => {
+            // A download that fails fails the task when applied; a file that is not there yet
+            // (copied by an earlier task) is probed again once that task is applied.
+            None if unreadable && matches!(&self.source, KeySource::Url(u) if !u.starts_with("file://")) => {
                 return Ok(KeyState {
                     id: None,
                     keys: parse_keys(&have),
                 })
             }
+            None if unreadable => bail!("Unable to extract key from {}: not readable on the host", Resource::target(self)),
             None => {
                 let first = parse_keys(&given).into_iter().next().ok_or_else(|| {
                     anyhow::anyhow!(
