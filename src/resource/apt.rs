@@ -4,11 +4,25 @@
 //! `latest`), so a converged task costs one query. Every install of a task goes into one
 //! `apt-get install`, and the apply script re-checks which packages are still missing first.
 //!
+//! `deb:` installs local `.deb` files (on the host) through `apt-get install`, which brings in
+//! their dependencies as Ansible's apt module does before its `dpkg -i`; a file whose package is
+//! installed at the file's version is converged. `policy_rc_d` writes `/usr/sbin/policy-rc.d`
+//! for the length of the apt-get call and puts back what was there, as Ansible does, so that
+//! `policy_rc_d: 101` keeps packages from starting their services on install.
+//! `autoremove` alone removes what `apt-get autoremove` would (the probe simulates it); with
+//! packages it is apt-get's `--auto-remove`.
+//!
 //! `update_cache` follows Ansible: the lists are refreshed when older than `cache_valid_time`
 //! (always when it is 0), and that alone counts as a change only for a task that installs
-//! nothing. A task with packages refreshes the lists only when it installs something, so a
+//! nothing, and only when the lists' time moved (an update that fetched nothing new changes
+//! nothing); the plan shows such a refresh as a run (`!`), its outcome known afterwards. A task with packages refreshes the lists only when it installs something, so a
 //! converged `latest` task does not notice newer versions until the lists are refreshed
 //! (Debian's apt-daily timer, or a task with `update_cache` alone).
+//!
+//! Differences from Ansible: `deb:` takes a path on the host, not a URL; the registered result
+//! holds `changed` only (no `stdout`, `cache_updated`, `cache_update_time`); `force`, `clean`,
+//! `upgrade`, `autoclean`, `only_upgrade`, `allow_unauthenticated`,
+//! `allow_change_held_packages`, `fail_on_autoremove` and `state: build-dep` are refused.
 
 use anyhow::{bail, Result};
 
@@ -168,6 +182,16 @@ pub struct Apt {
     pub allow_downgrade: bool,
     /// `Dpkg::Options` for installs, from `dpkg_options`.
     pub dpkg_options: Vec<String>,
+    /// `apt-get -t`: the release installs prefer (`None` also for an empty string).
+    pub default_release: Option<String>,
+    /// The exit code `/usr/sbin/policy-rc.d` gives while apt-get runs.
+    pub policy_rc_d: Option<i64>,
+    /// Remove packages nothing depends on any more.
+    pub autoremove: bool,
+    /// `state: fixed`: `--fix-broken` on the install.
+    pub fix_broken: bool,
+    /// `.deb` files on the host to install.
+    pub debs: Vec<String>,
 }
 
 /// One installed (or remembered) instance of a package, from `dpkg-query`.
@@ -195,6 +219,18 @@ pub struct AptState {
     pub candidates: Vec<(String, String)>,
     /// Seconds since the package lists were last refreshed (when asked).
     pub cache_age: Option<i64>,
+    /// The `.deb` files, in order: path, package, version.
+    pub debs: Vec<DebFile>,
+    /// What `apt-get autoremove` would remove (`autoremove` without packages only).
+    pub autoremovable: Vec<String>,
+}
+
+/// A `.deb` file on the host, as `dpkg-deb` reads its control fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebFile {
+    pub path: String,
+    pub package: String,
+    pub version: String,
 }
 
 /// Whether `version` matches a pin, `*` matching anything as in Python's fnmatch (the only
@@ -261,6 +297,27 @@ deploy_apt_get() {
   printf '%s\n' "$_out"
   [ "$_rc" -eq 0 ] || { echo "apt-get $1 failed (exit $_rc)" >&2; exit 1; }
   case $_out in *"0 upgraded, 0 newly installed, 0 to remove"*) ;; *) deploy_changed;; esac
+}
+deploy_deb_needed() {
+  _i=$(dpkg-deb --show --showformat='${Package}	${Version}' -- "$1") || { echo "Unable to install package: $1 is not a readable .deb file" >&2; exit 1; }
+  ! deploy_pkg_has "${_i%%	*}" "${_i#*	}"
+}
+# Ansible's PolicyRcD: /usr/sbin/policy-rc.d answers $1 while apt-get runs, and whatever was
+# there before is put back afterwards, even when apt-get fails.
+deploy_policy_rc_d() {
+  _prc_saved=
+  if [ -e /usr/sbin/policy-rc.d ] || [ -L /usr/sbin/policy-rc.d ]; then
+    _prc_saved=$(mktemp -d) && mv /usr/sbin/policy-rc.d "$_prc_saved/" || { echo 'Fail to move /usr/sbin/policy-rc.d' >&2; exit 1; }
+  fi
+  trap deploy_policy_rc_d_restore EXIT
+  printf '#!/bin/sh\nexit %d\n' "$1" > /usr/sbin/.policy-rc.d.deploy &&
+    chmod 0755 /usr/sbin/.policy-rc.d.deploy &&
+    mv -f /usr/sbin/.policy-rc.d.deploy /usr/sbin/policy-rc.d || { echo 'Failed to create or chmod /usr/sbin/policy-rc.d' >&2; exit 1; }
+}
+deploy_policy_rc_d_restore() {
+  trap - EXIT
+  rm -f /usr/sbin/policy-rc.d
+  if [ -n "$_prc_saved" ]; then mv "$_prc_saved/policy-rc.d" /usr/sbin/policy-rc.d && rmdir "$_prc_saved"; fi
 }"#;
 
 /// The probe's shell for the package lists' age, as Ansible measures it.
@@ -270,6 +327,12 @@ echo "cache_age=$(( $(date +%s) - m ))""#;
 impl Apt {
     fn cache_matters(&self) -> bool {
         self.update_cache || self.cache_valid_time > 0
+    }
+
+    /// Whether the task only refreshes the lists: Ansible stops there when it names no package
+    /// and no .deb (so `autoremove` beside `update_cache` does nothing, as under Ansible).
+    fn cache_only(&self) -> bool {
+        self.cache_matters() && self.packages.is_empty() && self.debs.is_empty()
     }
 
     /// Whether the lists need refreshing, as Ansible decides it.
@@ -282,30 +345,48 @@ impl Resource for Apt {
     type State = AptState;
 
     fn target(&self) -> String {
-        if self.packages.is_empty() {
-            "apt cache".to_string()
+        let mut names: Vec<String> = self.packages.iter().map(PackageSpec::install_arg).collect();
+        names.extend(self.debs.iter().cloned());
+        if names.is_empty() {
+            if self.autoremove && !self.cache_only() {
+                "apt autoremove".to_string()
+            } else {
+                "apt cache".to_string()
+            }
         } else {
-            self.packages
-                .iter()
-                .map(PackageSpec::install_arg)
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.join(", ")
         }
     }
 
     fn probe(&self) -> Script {
         let mut script = Script::new();
-        if !self.packages.is_empty() {
+        if !self.packages.is_empty() || !self.debs.is_empty() {
             script.raw("command -v dpkg-query >/dev/null || { echo 'apt needs dpkg-query on the host' >&2; exit 1; }");
             let names: Vec<&str> = self.packages.iter().map(|p| p.name.as_str()).collect();
             script.raw("set --");
             for name in &names {
                 script.line("set -- \"$@\" {}", &[name]);
             }
+            // A .deb's package is asked about like a named one; a file that is not there (or
+            // not a package) is `deb -`.
+            for deb in &self.debs {
+                script.line("d={}", &[deb]);
+                script.raw(
+                    r#"if i=$(dpkg-deb --show --showformat='${Package}	${Version}' -- "$d" 2>/dev/null); then printf 'deb	%s\n' "$i"; set -- "$@" "${i%%	*}"; else echo 'deb	-'; fi"#,
+                );
+            }
             script.raw(r#"dpkg-query -W -f='pkg	${Package}	${Architecture}	${Status}	${Version}\n' -- "$@" 2>/dev/null || true"#);
             if self.state == PackageState::Latest {
-                script.raw(r#"apt-cache policy -- "$@" 2>/dev/null | sed -n 's/^\([^ ].*\):$/policy	\1/p; s/^  Candidate: /candidate	/p'"#);
+                match &self.default_release {
+                    None => script.raw(r#"apt-cache policy -- "$@" 2>/dev/null | sed -n 's/^\([^ ].*\):$/policy	\1/p; s/^  Candidate: /candidate	/p'"#),
+                    Some(release) => script.line(
+                        r#"apt-cache -o {} policy -- "$@" 2>/dev/null | sed -n 's/^\([^ ].*\):$/policy	\1/p; s/^  Candidate: /candidate	/p'"#,
+                        &[&format!("APT::Default-Release={release}")],
+                    ),
+                };
             }
+        } else if self.autoremove && !self.cache_only() {
+            script.raw(r#"apt-get -s autoremove 2>/dev/null | sed -n 's/^Remv \([^ ]*\).*/autoremove	\1/p'"#);
         }
         if self.cache_matters() {
             script.raw(CACHE_AGE);
@@ -329,6 +410,22 @@ impl Resource for Apt {
                     });
                 }
                 ["policy", name] => policy_name = Some(name.to_string()),
+                ["deb", "-"] => {
+                    let path = self.debs.get(state.debs.len()).map_or("?", String::as_str);
+                    bail!("Unable to install package: {path} is not a readable .deb file on the host");
+                }
+                ["deb", package, version] => {
+                    let path = self
+                        .debs
+                        .get(state.debs.len())
+                        .ok_or_else(|| anyhow::anyhow!("probe: more .deb files than asked about"))?;
+                    state.debs.push(DebFile {
+                        path: path.clone(),
+                        package: package.to_string(),
+                        version: version.to_string(),
+                    });
+                }
+                ["autoremove", package] => state.autoremovable.push(package.to_string()),
                 ["candidate", version] => {
                     let name = policy_name
                         .take()
@@ -349,6 +446,9 @@ impl Resource for Apt {
         }
         if self.cache_matters() && state.cache_age.is_none() {
             bail!("probe: no apt cache age reported");
+        }
+        if state.debs.len() != self.debs.len() {
+            bail!("probe: not every .deb file was reported");
         }
         Ok(state)
     }
@@ -393,8 +493,40 @@ impl Resource for Apt {
                 }
             }
         }
+        for deb in &have.debs {
+            let spec = PackageSpec {
+                name: deb.package.clone(),
+                version: None,
+            };
+            match have.installed_version(&spec) {
+                None => {
+                    installs += 1;
+                    attributes.push(AttributeChange::new(
+                        &format!("+ {} {} ({})", deb.package, deb.version, deb.path),
+                        None::<String>,
+                        None::<String>,
+                    ));
+                }
+                Some(v) if v != deb.version => {
+                    upgrades += 1;
+                    attributes.push(AttributeChange::new(&deb.package, Some(v), Some(deb.version.as_str())));
+                }
+                Some(_) => {}
+            }
+        }
+        if self.autoremove && !self.cache_only() && self.packages.is_empty() && self.debs.is_empty() {
+            for package in &have.autoremovable {
+                removes += 1;
+                let verb = if self.purge { "purge" } else { "-" };
+                attributes.push(AttributeChange::new(
+                    &format!("{verb} {package} (autoremove)"),
+                    None::<String>,
+                    None::<String>,
+                ));
+            }
+        }
         // Ansible reports a cache update as a change only when it is all the task does.
-        if self.packages.is_empty() && self.cache_stale(have) {
+        if self.cache_only() && self.cache_stale(have) {
             let age = have
                 .cache_age
                 .map_or("unknown".to_string(), |a| format!("{a}s old"));
@@ -403,6 +535,9 @@ impl Resource for Apt {
         let mut diff = Diff::from_attributes(attributes);
         diff.action = match (diff.action, installs, removes, upgrades) {
             (Action::Converged, ..) => Action::Converged,
+            // Refreshing the lists runs; whether it changes them (Ansible's test: the lists'
+            // time moved) is known only afterwards, so `changed_when: false` quiets it.
+            (_, 0, 0, 0) if self.cache_only() => Action::Run,
             (_, i, 0, 0) if i > 0 => Action::Create,
             (_, 0, r, 0) if r > 0 => Action::Remove,
             _ => Action::Change,
@@ -414,6 +549,8 @@ impl Resource for Apt {
         let mut script = Script::new();
         detach_stdin(&mut script);
         script.raw(APT_FUNCTIONS);
+        let autoremove_only =
+            self.autoremove && !self.cache_only() && self.packages.is_empty() && self.debs.is_empty();
         let mut words: Vec<String> = vec!["-y".into(), "-q".into()];
         for option in &self.dpkg_options {
             words.push("-o".into());
@@ -427,10 +564,26 @@ impl Resource for Apt {
         if self.allow_downgrade {
             words.push("--allow-downgrades".into());
         }
+        let installs = self.state != PackageState::Absent && !autoremove_only;
+        if installs {
+            if let Some(release) = &self.default_release {
+                words.extend(["-t".into(), release.clone()]);
+            }
+            if self.fix_broken {
+                words.push("--fix-broken".into());
+            }
+        }
+        if self.autoremove && !autoremove_only {
+            words.push("--auto-remove".into());
+        }
+        if autoremove_only && self.purge {
+            words.push("--purge".into());
+        }
         words.push(
-            match (self.state, self.purge) {
-                (PackageState::Absent, false) => "remove",
-                (PackageState::Absent, true) => "purge",
+            match (autoremove_only, self.state, self.purge) {
+                (true, ..) => "autoremove",
+                (_, PackageState::Absent, false) => "remove",
+                (_, PackageState::Absent, true) => "purge",
                 _ => "install",
             }
             .into(),
@@ -469,9 +622,18 @@ impl Resource for Apt {
                 }
             }
         }
+        for deb in &self.debs {
+            // apt-get takes a file only when its name holds a `/`.
+            let arg = if deb.contains('/') {
+                deb.clone()
+            } else {
+                format!("./{deb}")
+            };
+            script.line("deploy_deb_needed {} && set -- \"$@\" {}", &[&arg, &arg]);
+        }
         if self.cache_matters() {
             script.line("valid={}", &[&self.cache_valid_time.to_string()]);
-            script.raw(if self.packages.is_empty() {
+            script.raw(if self.cache_only() {
                 "if true; then"
             } else {
                 "if [ $# -gt $n ]; then"
@@ -480,14 +642,25 @@ impl Resource for Apt {
             script.raw(
                 r#"  if [ "$valid" -eq 0 ] || [ "$cache_age" -gt "$valid" ]; then
     apt-get update -q >&2 || { echo 'Failed to update apt cache' >&2; exit 1; }
-    [ $# -gt $n ] || deploy_changed
+    before=$m
+    m=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)
+    [ $# -gt $n ] || [ "$m" = "$before" ] || deploy_changed
   fi
 fi"#,
             );
         }
-        if !self.packages.is_empty() {
+        if self.cache_only() {
+            return script;
+        }
+        if !autoremove_only {
             script.raw("[ $# -gt $n ] || exit 0");
-            script.raw("deploy_apt_get \"$@\"");
+        }
+        if let Some(code) = self.policy_rc_d {
+            script.line("deploy_policy_rc_d {}", &[&code.to_string()]);
+        }
+        script.raw("deploy_apt_get \"$@\"");
+        if self.policy_rc_d.is_some() {
+            script.raw("deploy_policy_rc_d_restore");
         }
         script
     }
@@ -500,22 +673,19 @@ const CACHE_AGE_VAR: &str = r#"  m=$(stat -c %Y /var/lib/apt/periodic/update-suc
 /// Builds the resource from `apt`'s parameters (also used by `package`).
 pub fn from_args(args: &Args) -> Result<Apt> {
     args.refuse(&[
-        "default_release",
         "force",
         "clean",
         "allow_unauthenticated",
         "allow_change_held_packages",
         "upgrade",
-        "deb",
-        "autoremove",
         "autoclean",
         "only_upgrade",
         "fail_on_autoremove",
         "force_apt_get",
-        "policy_rc_d",
     ])?;
-    let state = match args.str("state")?.as_deref().unwrap_or("present") {
-        "present" | "installed" => PackageState::Present,
+    let state_name = args.str("state")?.unwrap_or_else(|| "present".to_string());
+    let state = match state_name.as_str() {
+        "present" | "installed" | "fixed" => PackageState::Present,
         "latest" => PackageState::Latest,
         "absent" | "removed" => PackageState::Absent,
         other => bail!(
@@ -541,6 +711,13 @@ pub fn from_args(args: &Args) -> Result<Apt> {
     {
         bail!("`dpkg_options` entry {bad:?} is not a dpkg option name");
     }
+    let debs = args.list("deb")?;
+    if !debs.is_empty() && state != PackageState::Present {
+        bail!("deb only supports state=present");
+    }
+    if let Some(url) = debs.iter().find(|d| d.contains("://")) {
+        bail!("`deb: {url}`: deploy installs .deb files already on the host; copy it there first (`copy`, `get_url`)");
+    }
     Ok(Apt {
         packages,
         state,
@@ -550,6 +727,11 @@ pub fn from_args(args: &Args) -> Result<Apt> {
         install_recommends: args.bool("install_recommends")?,
         allow_downgrade: args.flag("allow_downgrade")?,
         dpkg_options,
+        default_release: args.str("default_release")?.filter(|r| !r.is_empty()),
+        policy_rc_d: args.int("policy_rc_d")?,
+        autoremove: args.flag("autoremove")?,
+        fix_broken: state_name == "fixed",
+        debs,
     })
 }
 
@@ -646,6 +828,8 @@ mod tests {
         assert!(plan(params.clone(), "cache_age=60\n").0.is_converged());
         let (diff, script) = plan(params, "cache_age=7200\n");
         assert_eq!(shown(&diff), ["apt cache 7200s old → updated"]);
+        assert_eq!(diff.action, Action::Run);
+        assert!(script.as_str().contains(r#"[ "$m" = "$before" ] || deploy_changed"#));
         assert!(script.as_str().contains("apt-get update"));
         // With no valid time, Ansible updates (and reports a change) every time.
         assert!(!plan(json!({"update_cache": true}), "cache_age=1\n")
@@ -667,7 +851,8 @@ mod tests {
         for bad in ["-oAPT::x", "ngin x", "nginx*", "nginx>=1", "$(id)"] {
             assert!(build(&SPEC, json!({ "name": bad }), &NoContext).is_err(), "{bad}");
         }
-        assert!(build(&SPEC, json!({"deb": "/tmp/x.deb"}), &NoContext).is_err());
+        assert!(build(&SPEC, json!({"deb": "https://x/x.deb"}), &NoContext).is_err());
+        assert!(build(&SPEC, json!({"deb": "/x.deb", "state": "absent"}), &NoContext).is_err());
         assert!(build(&SPEC, json!({"name": "x", "state": "build-dep"}), &NoContext).is_err());
     }
 
@@ -688,6 +873,67 @@ mod tests {
             &dnf
         )
         .is_err());
+    }
+
+    #[test]
+    fn debs_converge_on_the_files_version() {
+        let params = json!({"deb": "/srv/tool_1.0_all.deb"});
+        let (diff, script) = plan(params.clone(), "deb\ttool\t1.0\n");
+        assert_eq!(shown(&diff), ["+ tool 1.0 (/srv/tool_1.0_all.deb)"]);
+        assert_eq!(diff.action, Action::Create);
+        assert!(script
+            .as_str()
+            .contains("deploy_deb_needed /srv/tool_1.0_all.deb && set -- \"$@\" /srv/tool_1.0_all.deb"));
+        let installed = "deb\ttool\t1.0\npkg\ttool\tall\tinstall ok installed\t1.0\n";
+        assert!(plan(params.clone(), installed).0.is_converged());
+        let older = "deb\ttool\t1.0\npkg\ttool\tall\tinstall ok installed\t0.9\n";
+        assert_eq!(shown(&plan(params.clone(), older).0), ["tool 0.9 → 1.0"]);
+        let step = build(&SPEC, params, &NoContext).unwrap();
+        let err = step.plan(&section("deb\t-\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("/srv/tool_1.0_all.deb is not a readable .deb"));
+        // A relative path reaches apt-get as a path, not as a package name.
+        let (_, script) = plan(json!({"deb": "tool.deb"}), "deb\ttool\t1.0\n");
+        assert!(script.as_str().contains("set -- \"$@\" ./tool.deb"));
+    }
+
+    #[test]
+    fn policy_rc_d_default_release_and_autoremove_reach_apt_get() {
+        let (_, script) = plan(
+            json!({"name": "tree", "policy_rc_d": 101, "default_release": "bookworm-backports",
+                   "autoremove": true, "state": "fixed"}),
+            "",
+        );
+        let text = script.as_str();
+        assert!(text.contains("deploy_policy_rc_d 101\ndeploy_apt_get \"$@\"\ndeploy_policy_rc_d_restore"));
+        assert!(text.contains("set -- \"$@\" '-t'\nset -- \"$@\" bookworm-backports"));
+        assert!(text.contains("--fix-broken") && text.contains("--auto-remove"));
+        // An empty release is how roles leave it unset.
+        let (_, script) = plan(json!({"name": "tree", "default_release": ""}), "");
+        assert!(!script.as_str().contains("'-t'"));
+        // Removal takes no release.
+        let (_, script) = plan(
+            json!({"name": "nginx", "state": "absent", "default_release": "x"}),
+            NGINX,
+        );
+        assert!(!script.as_str().contains("'-t'"));
+    }
+
+    #[test]
+    fn autoremove_alone_removes_what_apt_get_would() {
+        let params = json!({"autoremove": true, "purge": true});
+        assert!(plan(params.clone(), "").0.is_converged());
+        let (diff, script) = plan(params, "autoremove\tlibfoo1\n");
+        assert_eq!(shown(&diff), ["purge libfoo1 (autoremove)"]);
+        assert_eq!(diff.action, Action::Remove);
+        assert!(script.as_str().contains("set -- \"$@\" '--purge'\nset -- \"$@\" autoremove"));
+        assert!(!script.as_str().contains("[ $# -gt $n ] || exit 0"));
+        // Beside update_cache, Ansible only refreshes the lists.
+        assert!(plan(
+            json!({"autoremove": true, "update_cache": true, "cache_valid_time": 600}),
+            "cache_age=5\n"
+        )
+        .0
+        .is_converged());
     }
 
     #[test]
@@ -766,6 +1012,40 @@ echo "1 upgraded, 1 newly installed, 0 to remove and 0 not upgraded."
                 .count(),
             1
         );
+    }
+}
+
+#[cfg(test)]
+mod policy_rc_d {
+    use super::*;
+    use crate::resource::support::testing::run_apply;
+
+    /// The policy-rc.d functions with the file moved under a temporary directory: the file
+    /// answers the code while the command runs and the earlier one is back afterwards, also
+    /// when the command fails.
+    #[test]
+    fn policy_rc_d_is_in_place_while_apt_get_runs_and_restored_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let sbin = dir.path().join("sbin");
+        std::fs::create_dir(&sbin).unwrap();
+        std::fs::write(sbin.join("policy-rc.d"), "#!/bin/sh\nexit 0\n").unwrap();
+        let functions = APT_FUNCTIONS.replace("/usr/sbin/", &format!("{}/", sbin.display()));
+        for (command, succeeds) in [("true", true), ("false", false)] {
+            let text = format!(
+                "{functions}\ndeploy_policy_rc_d 101\nsh {}/policy-rc.d > seen; echo $? > code\n{command} || exit 1\ndeploy_policy_rc_d_restore\n",
+                sbin.display()
+            );
+            let mut script = Script::new();
+            // The text is this test's own, made from the project's functions.
+            script.raw(Box::leak(text.into_boxed_str()));
+            let (out, _) = run_apply(&script, dir.path());
+            assert_eq!(out.status.success(), succeeds, "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(std::fs::read_to_string(dir.path().join("code")).unwrap(), "101\n");
+            assert_eq!(
+                std::fs::read_to_string(sbin.join("policy-rc.d")).unwrap(),
+                "#!/bin/sh\nexit 0\n"
+            );
+        }
     }
 }
 

@@ -40,6 +40,7 @@ macro_rules! modules {
 
 modules! {
     apt,
+    apt_key,
     apt_repository,
     assert,
     authorized_key,
@@ -47,7 +48,10 @@ modules! {
     command,
     copy,
     cron,
+    deb822_repository,
+    debconf,
     debug,
+    dpkg_selections,
     fail,
     file,
     get_url,

@@ -402,8 +402,9 @@ impl HostRunner {
                     }
                 }
             }
-            // What a module answers from its probe (`git`'s `before`/`after`) is registered
-            // with the outcome of its change too, where its own return values did not say.
+            // What a module answers from its probe (`git`'s `before`/`after`, `apt_key`'s ids)
+            // is registered with the outcome of its change too, where its own return values
+            // did not say.
             if let (Some(Json::Object(answer)), Json::Object(fields)) = (&step.answer, &mut result) {
                 for (key, value) in answer {
                     fields.entry(key.clone()).or_insert_with(|| value.clone());
