@@ -40,7 +40,6 @@ const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
     "fail",
     "fetch",
     "file",
-    "find",
     "gather_facts",
     "get_url",
     "getent",

@@ -48,6 +48,7 @@ modules! {
     debug,
     fail,
     file,
+    find,
     get_url,
     group,
     import_role,
