@@ -1,4 +1,4 @@
-//! `lineinfile` and `blockinfile` compute new file contents locally, so hosts can move between
+//! `lineinfile`, `blockinfile` and `replace` compute new file contents locally, so hosts can move between
 //! Ansible and `deploy` only if that computation is Ansible's, byte for byte. Each case here
 //! runs the real Ansible module (from the oracle virtualenv) on a file and compares the bytes
 //! it leaves, and whether it reported a change, with what `deploy` computes from the same file.
@@ -10,7 +10,7 @@ use std::process::Command;
 
 use deploy::resource::lifecycle::Args;
 use deploy::resource::text_edit::TextEdit;
-use deploy::resource::{blockinfile, lineinfile};
+use deploy::resource::{blockinfile, lineinfile, replace};
 use serde_json::{json, Value};
 
 struct Case {
@@ -80,6 +80,8 @@ fn run_deploy(case: &Case) -> Outcome {
         "lineinfile" => lineinfile::LineInFile::from_args(&Args::new(&lineinfile::SPEC, &params))
             .and_then(|edit| edit.edit(before)),
         "blockinfile" => blockinfile::BlockInFile::from_args(&Args::new(&blockinfile::SPEC, &params))
+            .and_then(|edit| edit.edit(before)),
+        "replace" => replace::Replace::from_args(&Args::new(&replace::SPEC, &params))
             .and_then(|edit| edit.edit(before)),
         other => panic!("no such module in these tests: {other}"),
     };
@@ -272,11 +274,65 @@ fn cases() -> Vec<Case> {
             json!({"block": "k", "insertbefore": "^b"}),
             Some("a\r\nb\r\n"),
         ),
+        case(
+            "replace every match, multiline anchors",
+            "replace",
+            json!({"regexp": "^\\s*gpgcheck.*", "replace": "gpgcheck=1"}),
+            Some("[main]\n  gpgcheck=0\nx\ngpgcheck = 0\n"),
+        ),
+        case(
+            "replace with groups and a final line without newline",
+            "replace",
+            json!({"regexp": "^(\\w+)=(?P<v>\\d+)$", "replace": "\\g<v>=\\1"}),
+            Some("a=1\nb=2"),
+        ),
+        case(
+            "replace with nothing to change",
+            "replace",
+            json!({"regexp": "^nope", "replace": "x"}),
+            Some("a\n"),
+        ),
+        case(
+            "replace only between after and before",
+            "replace",
+            json!({"regexp": "on", "replace": "off", "after": "<start>", "before": "</start>"}),
+            Some("on\n<start>\non\non\n</start>\non\n"),
+        ),
+        case(
+            "replace after a marker",
+            "replace",
+            json!({"regexp": "^#(.*)$", "replace": "\\1", "after": "# enable below"}),
+            Some("#a\n# enable below\n#b\n#c\n"),
+        ),
+        case(
+            "replace with look-around and an empty match",
+            "replace",
+            json!({"regexp": "(?<=key=)\\w*(?=;)", "replace": "v"}),
+            Some("key=;\nkey=old;\nkey=x\n"),
+        ),
+        case(
+            "replace in a missing file fails",
+            "replace",
+            json!({"regexp": "a", "replace": "b"}),
+            None,
+        ),
+        case(
+            "lineinfile with a look-ahead",
+            "lineinfile",
+            json!({"regexp": "^PermitRootLogin(?!\\s+no)", "line": "PermitRootLogin no"}),
+            Some("PermitRootLogin yes\nX\n"),
+        ),
+        case(
+            "lineinfile with a look-behind and backrefs",
+            "lineinfile",
+            json!({"regexp": "(?<=^GRUB_CMDLINE=\")(.*)\"$", "line": "audit=1 \\1\"", "backrefs": true}),
+            Some("GRUB_CMDLINE=\"quiet\"\n"),
+        ),
     ]
 }
 
 #[test]
-fn lineinfile_and_blockinfile_write_what_ansible_writes() {
+fn lineinfile_blockinfile_and_replace_write_what_ansible_writes() {
     let ansible = common::oracle("ansible");
     let mut mismatches = Vec::new();
     for case in cases() {

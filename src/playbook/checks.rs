@@ -65,7 +65,6 @@ const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
     "pip",
     "raw",
     "reboot",
-    "replace",
     "rpm_key",
     "script",
     "service",

@@ -61,6 +61,7 @@ modules! {
     package,
     postgresql_db,
     postgresql_user,
+    replace,
     service,
     set_fact,
     shell,
