@@ -73,7 +73,6 @@ const ANSIBLE_BUILTIN_MODULES: &[&str] = &[
     "set_stats",
     "setup",
     "shell",
-    "slurp",
     "stat",
     "subversion",
     "systemd",

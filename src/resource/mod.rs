@@ -65,6 +65,7 @@ modules! {
     service,
     set_fact,
     shell,
+    slurp,
     stat,
     sysctl,
     systemd,
