@@ -173,6 +173,7 @@ struct Entry {
     mode: i64,
     pw_name: String,
     gr_name: String,
+    /// uid, gid, size, inode, dev, nlink.
     numbers: [i64; 6],
     times: [f64; 3],
     path: String,
@@ -379,7 +380,7 @@ impl Find {
 
     fn size_matches(&self, entry: &Entry) -> bool {
         let Some(size) = self.size else { return true };
-        let have = entry.numbers[0];
+        let have = entry.numbers[2];
         if size >= 0 {
             have >= size.abs()
         } else {
@@ -476,7 +477,7 @@ impl Find {
                             _ => "unknown",
                         };
                         super::stat::mode_fields(&mut found, entry.mode, kind);
-                        for (key, value) in ["size", "uid", "gid", "inode", "dev", "nlink"]
+                        for (key, value) in ["uid", "gid", "size", "inode", "dev", "nlink"]
                             .iter()
                             .zip(entry.numbers)
                         {
@@ -583,7 +584,9 @@ mod tests {
         let first = &answer["files"][0];
         assert_eq!(first["mode"], json!("0644"));
         assert_eq!(first["isreg"], json!(true));
-        assert_eq!(first["size"], json!(0));
+        assert_eq!(first["size"], json!(5));
+        assert_eq!(first["inode"], json!(7));
+        assert_eq!(first["uid"], json!(0));
         assert_eq!(first["mtime"], json!(1700000000.25));
         // Recursing: files first, then directories, then what is below each directory; hidden
         // directories are walked through.
@@ -597,6 +600,7 @@ mod tests {
         assert_eq!(paths(&answer), ["/etc/cron.d", "/etc/.dir"]);
         let answer = find(json!({"paths": "/etc", "age": "2m"}));
         assert!(paths(&answer).is_empty());
+        assert!(paths(&find(json!({"paths": "/etc", "size": "6"}))).is_empty());
         let answer = find(json!({"paths": "/etc", "age": "-2m", "size": "-1k", "limit": 1}));
         assert_eq!(paths(&answer), ["/etc/crontab"]);
     }
