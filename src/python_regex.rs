@@ -17,8 +17,10 @@
 //! Text patterns run on `fancy_regex`, so they have look-arounds and back-references, and
 //! Python's `$` exactly; bytes patterns (modules) run on the `regex` crate's bytes engine.
 //!
-//! Not bridged: look-around and back-references in a bytes pattern (refused with a clear
-//! error, never misread), and a non-ASCII literal followed by a quantifier in a bytes pattern
+//! A bytes pattern with look-around or back-references runs on `fancy_regex` too, on the line
+//! as UTF-8 text. Not bridged there: a line that is not UTF-8 (it never matches such a
+//! pattern) and `\w`/`\d` on non-ASCII letters and digits (Unicode there, ASCII in Python
+//! bytes patterns); nor, in any bytes pattern, a non-ASCII literal followed by a quantifier
 //! (Python repeats its last byte).
 
 use anyhow::{bail, Context, Result};
@@ -28,10 +30,25 @@ use regex::bytes::{Regex, RegexBuilder};
 #[derive(Clone, Debug)]
 pub struct PythonRegex {
     source: String,
-    regex: Regex,
+    engine: Engine,
     /// The pattern set `re.MULTILINE` with a leading `(?m)` (blockinfile searches the whole
     /// file then).
     multiline: bool,
+}
+
+/// What runs a module pattern: the `regex` crate's bytes engine (`\w`, `\d` ASCII, as in a
+/// Python bytes pattern), or, for the look-arounds and back-references it lacks,
+/// `fancy_regex` on the line as UTF-8 text.
+#[derive(Clone, Debug)]
+enum Engine {
+    Bytes(Regex),
+    Text(fancy_regex::Regex),
+}
+
+/// Whether the `regex` crate refused a pattern only for what a backtracking engine has.
+fn needs_backtracking(err: &regex::Error) -> bool {
+    let text = err.to_string();
+    text.contains("look-around") || text.contains("backreferences")
 }
 
 /// Where a pattern matched in a haystack: the span of each group, `None` when it did not take
@@ -53,15 +70,25 @@ impl Found {
 
 impl PythonRegex {
     pub fn new(pattern: &str) -> Result<PythonRegex> {
+        let multiline = leading_flags(pattern).contains('m');
         let translated = translate(pattern, Dollar::Line);
-        let regex = RegexBuilder::new(&translated)
-            .unicode(false)
-            .build()
-            .map_err(|err| refused(pattern, &err))?;
+        let engine = match RegexBuilder::new(&translated).unicode(false).build() {
+            Ok(regex) => Engine::Bytes(regex),
+            // Look-around and back-references: the backtracking engine, on text, with
+            // Python's `$` exact (no second search needed).
+            Err(err) if needs_backtracking(&err) => {
+                let dollar = if multiline { Dollar::Line } else { Dollar::Python };
+                let regex = fancy_regex::Regex::new(&translate(pattern, dollar)).map_err(|err| {
+                    anyhow::anyhow!("regular expression {pattern:?} is not supported: {err}")
+                })?;
+                Engine::Text(regex)
+            }
+            Err(err) => return Err(refused(pattern, &err)),
+        };
         Ok(PythonRegex {
             source: pattern.to_string(),
-            regex,
-            multiline: leading_flags(pattern).contains('m'),
+            engine,
+            multiline,
         })
     }
 
@@ -75,6 +102,16 @@ impl PythonRegex {
 
     /// Python's `re.search` on `haystack`.
     pub fn search(&self, haystack: &[u8]) -> Option<Found> {
+        if let Engine::Text(regex) = &self.engine {
+            // A line that is not UTF-8 is not searched by a backtracking pattern.
+            let text = std::str::from_utf8(haystack).ok()?;
+            let caps = regex.captures(text).ok()??;
+            return Some(Found {
+                groups: (0..caps.len())
+                    .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
+                    .collect(),
+            });
+        }
         search_bridging_dollar(
             self.multiline,
             self.captures(haystack),
@@ -88,7 +125,10 @@ impl PythonRegex {
     }
 
     fn captures(&self, haystack: &[u8]) -> Option<Found> {
-        self.regex.captures(haystack).map(|caps| Found {
+        let Engine::Bytes(regex) = &self.engine else {
+            return None;
+        };
+        regex.captures(haystack).map(|caps| Found {
             groups: (0..caps.len())
                 .map(|i| caps.get(i).map(|m| (m.start(), m.end())))
                 .collect(),
@@ -100,7 +140,10 @@ impl PythonRegex {
         expand(
             template,
             &found.groups,
-            |name| self.regex.capture_names().position(|n| n == Some(name)),
+            |name| match &self.engine {
+                Engine::Bytes(regex) => regex.capture_names().position(|n| n == Some(name)),
+                Engine::Text(regex) => regex.capture_names().position(|n| n == Some(name)),
+            },
             haystack,
             false,
         )
@@ -147,6 +190,11 @@ impl<'h> TextMatch<'h> {
     pub fn get(&self, index: usize) -> Option<&'h str> {
         let (start, end) = (*self.groups.get(index)?)?;
         Some(&self.text[start..end])
+    }
+
+    /// Where group `index` starts in the text, when it took part.
+    pub fn start(&self, index: usize) -> Option<usize> {
+        Some((*self.groups.get(index)?)?.0)
     }
 
     fn span(&self) -> (usize, usize) {
@@ -582,9 +630,28 @@ mod tests {
 
     #[test]
     fn unsupported_syntax_is_refused_not_misread() {
-        let err = PythonRegex::new("(?<=a)b").unwrap_err();
+        let err = PythonRegex::new("(?<=a").unwrap_err();
         assert!(err.to_string().contains("not supported"), "{err}");
-        assert!(PythonRegex::new(r"(a)\1").is_err());
+    }
+
+    #[test]
+    fn module_patterns_have_look_around_and_back_references() {
+        let search = |pattern: &str, line: &str| {
+            let regex = PythonRegex::new(pattern).unwrap();
+            regex.search(line.as_bytes()).map(|f| (f.start(), f.end()))
+        };
+        assert_eq!(search("(?<=a)b", "ab\n"), Some((1, 2)));
+        assert_eq!(search("^PermitRootLogin(?!\\s+no)", "PermitRootLogin no\n"), None);
+        assert_eq!(
+            search("^PermitRootLogin(?!\\s+no)", "PermitRootLogin yes\n"),
+            Some((0, 15))
+        );
+        assert_eq!(search(r"(a)\1", "xaa"), Some((1, 3)));
+        // Python's `$` before a final newline, as in the bytes engine.
+        assert_eq!(search(r"(?<=x)y$", "xy\n"), Some((1, 2)));
+        let regex = PythonRegex::new(r"(?<=k=)(\w+)").unwrap();
+        let found = regex.search(b"k=v1\n").unwrap();
+        assert_eq!(regex.expand(br"[\1]", &found, b"k=v1\n").unwrap(), b"[v1]");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `lineinfile`, `blockinfile`, `pam_limits` and `authorized_key` compute new file contents locally, so hosts can move between
+//! `lineinfile`, `blockinfile`, `replace`, `pam_limits` and `authorized_key` compute new file
+//! contents locally, so hosts can move between
 //! Ansible and `deploy` only if that computation is Ansible's, byte for byte. Each case here
 //! runs the real Ansible module (from the oracle virtualenv) on a file and compares the bytes
 //! it leaves, and whether it reported a change, with what `deploy` computes from the same file.
@@ -10,7 +11,7 @@ use std::process::Command;
 
 use deploy::resource::lifecycle::Args;
 use deploy::resource::text_edit::TextEdit;
-use deploy::resource::{authorized_key, blockinfile, lineinfile, pam_limits};
+use deploy::resource::{authorized_key, blockinfile, lineinfile, pam_limits, replace};
 use serde_json::{json, Value};
 
 struct Case {
@@ -93,6 +94,8 @@ fn run_deploy(case: &Case) -> Outcome {
                 authorized_key::edit_keys(&edit, case.before.unwrap_or_default()).map(String::into_bytes)
             })
         }
+        "replace" => replace::Replace::from_args(&Args::new(&replace::SPEC, &params))
+            .and_then(|edit| edit.edit(before)),
         other => panic!("no such module in these tests: {other}"),
     };
     match edited {
@@ -358,6 +361,60 @@ fn cases() -> Vec<Case> {
             "authorized_key",
             json!({"user": "root", "manage_dir": false, "key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x"}),
             Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA1 a@x\n"),
+        ),
+        case(
+            "replace every match, multiline anchors",
+            "replace",
+            json!({"regexp": "^\\s*gpgcheck.*", "replace": "gpgcheck=1"}),
+            Some("[main]\n  gpgcheck=0\nx\ngpgcheck = 0\n"),
+        ),
+        case(
+            "replace with groups and a final line without newline",
+            "replace",
+            json!({"regexp": "^(\\w+)=(?P<v>\\d+)$", "replace": "\\g<v>=\\1"}),
+            Some("a=1\nb=2"),
+        ),
+        case(
+            "replace with nothing to change",
+            "replace",
+            json!({"regexp": "^nope", "replace": "x"}),
+            Some("a\n"),
+        ),
+        case(
+            "replace only between after and before",
+            "replace",
+            json!({"regexp": "on", "replace": "off", "after": "<start>", "before": "</start>"}),
+            Some("on\n<start>\non\non\n</start>\non\n"),
+        ),
+        case(
+            "replace after a marker",
+            "replace",
+            json!({"regexp": "^#(.*)$", "replace": "\\1", "after": "# enable below"}),
+            Some("#a\n# enable below\n#b\n#c\n"),
+        ),
+        case(
+            "replace with look-around and an empty match",
+            "replace",
+            json!({"regexp": "(?<=key=)\\w*(?=;)", "replace": "v"}),
+            Some("key=;\nkey=old;\nkey=x\n"),
+        ),
+        case(
+            "replace in a missing file fails",
+            "replace",
+            json!({"regexp": "a", "replace": "b"}),
+            None,
+        ),
+        case(
+            "lineinfile with a look-ahead",
+            "lineinfile",
+            json!({"regexp": "^PermitRootLogin(?!\\s+no)", "line": "PermitRootLogin no"}),
+            Some("PermitRootLogin yes\nX\n"),
+        ),
+        case(
+            "lineinfile with a look-behind and backrefs",
+            "lineinfile",
+            json!({"regexp": "(?<=^GRUB_CMDLINE=\")(.*)\"$", "line": "audit=1 \\1\"", "backrefs": true}),
+            Some("GRUB_CMDLINE=\"quiet\"\n"),
         ),
     ]
 }

@@ -10,7 +10,7 @@
 mod ini;
 mod literal;
 pub mod output;
-mod pattern;
+pub(crate) mod pattern;
 mod range;
 mod script;
 mod source;

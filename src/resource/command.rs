@@ -1,8 +1,12 @@
 //! `command`: runs a program without a shell; converged only through `creates`/`removes`.
+//!
+//! As in Ansible, each word has `~` and the environment's `$NAME`/`${NAME}` expanded on the
+//! host (an unset name stays as written, so `awk '{print $1}'` passes `$1` through), unless
+//! `expand_argument_vars: false`.
 use anyhow::Result;
 
 use super::lifecycle::{Args, BuildContext, Step};
-use super::run_command::{self, Program};
+use super::run_command;
 use super::{DefaultValue as D, FreeForm, ModuleKind, ModuleSpec, ParamSpec as P, ParamType::*};
 
 /// Runs a command (no shell: no pipes, redirections or variables).
@@ -33,8 +37,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
 };
 
 fn build(args: &Args, _context: &dyn BuildContext) -> Result<Box<dyn Step>> {
-    let words = run_command::command_words(args)?;
-    Ok(Box::new(run_command::from_args(args, Program::Argv(words))?))
+    let program = run_command::command_program(args)?;
+    Ok(Box::new(run_command::from_args(args, program)?))
 }
 
 #[cfg(test)]
@@ -61,13 +65,42 @@ mod tests {
 
     #[test]
     fn refuses_what_it_would_run_differently() {
-        let err = build(&SPEC, json!({"cmd": "ls $HOME"}), &NoContext)
-            .err()
-            .unwrap();
-        assert!(err.to_string().contains("use `shell`"), "{err}");
         let err = build(&SPEC, json!({"cmd": "ls", "strip_empty_ends": false}), &NoContext)
             .err()
             .unwrap();
         assert!(err.to_string().contains("strip_empty_ends"), "{err}");
+    }
+
+    #[test]
+    fn expands_words_as_pythons_expandvars_and_expanduser() {
+        let words = [
+            "{print $1}",
+            "$HOME/x",
+            "${HOME}:y",
+            "$DEPLOY_SURELY_UNSET_1 and ${DEPLOY_SURELY_UNSET_2}",
+            "~/a",
+            "~",
+            "~root/b",
+            "~deploy-no-such-user/c",
+            "a$",
+            "$$ ${ $'q'",
+        ];
+        let mut argv = vec!["printf".to_string(), "%s\\0".to_string()];
+        argv.extend(words.iter().map(|w| w.to_string()));
+        let step = build(&SPEC, json!({"argv": argv}), &NoContext).unwrap();
+        let (_, script) = step.plan(&section("")).unwrap();
+        let out = crate::resource::text_edit::testing::run(&script);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // Ansible's own expansion, by the oracle: Python on this machine, same environment.
+        let python = std::process::Command::new("python3")
+            .arg("-c")
+            .arg("import os, sys\nfor w in sys.argv[1:]: sys.stdout.write(os.path.expandvars(os.path.expanduser(w)) + '\\0')")
+            .args(words)
+            .output()
+            .expect("python3 runs");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&python.stdout)
+        );
     }
 }

@@ -58,6 +58,13 @@ pub struct PathState {
 
 /// Adds the snippet reporting `path` (`desired_sha256`: send content back only if it differs).
 pub fn probe(script: &mut Script, path: &str, desired_sha256: Option<&str>) {
+    probe_metadata(script, path);
+    digest_probe(script, desired_sha256);
+}
+
+/// Adds the part of [`probe`] that does not read the file: a file's access time stays as it
+/// was (`file` with `access_time`).
+pub fn probe_metadata(script: &mut Script, path: &str) {
     script.line("p={}", &[path]);
     script.raw(
         r#"if [ -L "$p" ]; then echo kind=link; printf 'link=%s\n' "$(readlink -- "$p" | base64 -w0)"
@@ -73,6 +80,9 @@ group=%G
 size=%s
 inode=%d:%i' -- "$p"; fi"#,
     );
+}
+
+fn digest_probe(script: &mut Script, desired_sha256: Option<&str>) {
     match desired_sha256 {
         Some(sha) => {
             script.line("want={}", &[sha]);

@@ -20,6 +20,10 @@ use crate::shell::Script;
 pub enum Program {
     /// `command`: words, run without a shell.
     Argv(Vec<String>),
+    /// `command` with `expand_argument_vars` (its default): words in which the host expands
+    /// `~` and `$NAME`/`${NAME}` from its environment, as Python's `os.path.expanduser` and
+    /// `os.path.expandvars` do; an unset variable stays as written (`awk '{print $1}'`).
+    Expanded(Vec<String>),
     /// `shell`: text for `EXECUTABLE -c TEXT`.
     Shell { text: String, executable: String },
     /// `script`: a controller file copied to a temporary file on the host and run there with
@@ -58,7 +62,7 @@ impl RunCommand {
     /// What the plan prints as the target: the command line, or a shell script's first line.
     fn display(&self) -> String {
         let text = match &self.program {
-            Program::Argv(words) => crate::shell::join_words(words),
+            Program::Argv(words) | Program::Expanded(words) => crate::shell::join_words(words),
             Program::Shell { text, .. } => text.trim().to_string(),
             Program::Script { name, args, .. } => {
                 crate::shell::join_words(&std::iter::once(name).chain(args).collect::<Vec<_>>())
@@ -196,9 +200,25 @@ impl Resource for RunCommand {
         }
         // Ansible reports a command that ran as changed, whether it succeeded or not.
         script.raw("deploy_changed");
-        let words: Vec<&str> = match &self.program {
-            Program::Argv(words) => words.iter().map(String::as_str).collect(),
-            Program::Shell { text, executable } => vec![executable, "-c", text],
+        match &self.program {
+            Program::Argv(words) => {
+                script.raw("set --");
+                for word in words {
+                    script.line("set -- \"$@\" {}", &[word]);
+                }
+            }
+            Program::Expanded(words) => {
+                script.raw("set --");
+                for word in words {
+                    expanded_word(&mut script, word);
+                }
+            }
+            Program::Shell { text, executable } => {
+                script.raw("set --");
+                for word in [executable.as_str(), "-c", text] {
+                    script.line("set -- \"$@\" {}", &[word]);
+                }
+            }
             Program::Script {
                 content,
                 args,
@@ -214,14 +234,10 @@ impl Resource for RunCommand {
                     script.line("set -- {}", &[executable]);
                 }
                 script.raw(r#"set -- "$@" "$deploy_script""#);
-                args.iter().map(String::as_str).collect()
+                for word in args {
+                    script.line("set -- \"$@\" {}", &[word]);
+                }
             }
-        };
-        if !matches!(self.program, Program::Script { .. }) {
-            script.raw("set --");
-        }
-        for word in &words {
-            script.line("set -- \"$@\" {}", &[word]);
         }
         match &self.stdin {
             None => script.raw(r#""$@""#),
@@ -261,17 +277,94 @@ pub fn command_words(args: &Args) -> Result<Vec<String>> {
     if words.is_empty() {
         bail!("`command` needs a command to run: `cmd` or `argv` is empty");
     }
-    // Ansible expands `$VAR` and `~` in each word on the host; deploy does not, so a word
-    // that would be expanded is refused rather than passed on literally.
-    if args.bool("expand_argument_vars")?.unwrap_or(true) {
-        if let Some(word) = words.iter().find(|w| w.contains('$') || w.starts_with('~')) {
-            bail!(
-                "`command` argument {word:?} would have $VARIABLES or ~ expanded by Ansible, which deploy does not do; \
-                 use `shell` for expansion, or set `expand_argument_vars: false` to pass it literally"
-            );
+    Ok(words)
+}
+
+/// The program of a `command` task: its words, expanded on the host unless
+/// `expand_argument_vars: false`.
+pub fn command_program(args: &Args) -> Result<Program> {
+    let words = command_words(args)?;
+    let expands = |w: &String| w.starts_with('~') || !variable_references(w).is_empty();
+    Ok(
+        if args.bool("expand_argument_vars")?.unwrap_or(true) && words.iter().any(expands) {
+            Program::Expanded(words)
+        } else {
+            Program::Argv(words)
+        },
+    )
+}
+
+/// The `$NAME` and `${NAME}` references in `word` that Python's `os.path.expandvars` looks
+/// up (`\$(\w+|\{[^}]*\})`, ASCII): each one's byte span and the variable's name.
+fn variable_references(word: &str) -> Vec<(usize, usize, &str)> {
+    let bytes = word.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let rest = &word[i + 1..];
+        if let Some(braced) = rest.strip_prefix('{') {
+            if let Some(close) = braced.find('}') {
+                found.push((start, start + close + 3, &braced[..close]));
+                i = start + close + 3;
+                continue;
+            }
+        }
+        let length = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        if length > 0 {
+            found.push((start, start + 1 + length, &rest[..length]));
+            i = start + 1 + length;
+        } else {
+            i += 1;
         }
     }
-    Ok(words)
+    found
+}
+
+/// Appends `word` to `"$@"`, expanded on the host as Ansible expands a `command` argument:
+/// a leading `~` or `~user` becomes that home directory (unchanged when unknown), then each
+/// variable of the environment its value (unchanged when unset, since names such as `1` in
+/// `awk '{print $1}'` are no environment variable). Values are read with `printenv`, so only
+/// the environment counts, never the script's own variables.
+fn expanded_word(script: &mut Script, word: &str) {
+    script.raw("w=");
+    let mut rest = word;
+    if let Some(after) = word.strip_prefix('~') {
+        let (user, tail) = after.split_at(after.find('/').unwrap_or(after.len()));
+        if user.is_empty() {
+            script.raw(
+                r#"if h=$(printenv HOME); then :; else h=$(getent passwd "$(id -u)" | cut -d: -f6); fi"#,
+            );
+        } else {
+            script.line(r#"h=$(getent passwd {} | cut -d: -f6)"#, &[user]);
+        }
+        // Python strips the home's trailing slashes, and keeps the word when it knows no home.
+        script.line(
+            r#"if [ -n "$h" ]; then while [ "$h" != "${h%/}" ]; do h=${h%/}; done; w=$h; else w={}; fi"#,
+            &[&word[..1 + user.len()]],
+        );
+        rest = tail;
+    }
+    let mut at = 0;
+    for (start, end, name) in variable_references(rest) {
+        script.line(r#"w="$w"{}"#, &[&rest[at..start]]);
+        // `printenv` ends the value with a newline, and command substitution would strip more
+        // than that one: an `x` after it keeps the value whole.
+        script.line(
+            r#"if v=$(printenv {} && echo x); then v=${v%x}; w="$w${v%?}"; else w="$w"{}; fi"#,
+            &[name, &rest[start..end]],
+        );
+        at = end;
+    }
+    script.line(r#"w="$w"{}"#, &[&rest[at..]]);
+    script.raw(r#"set -- "$@" "$w""#);
 }
 
 #[cfg(test)]

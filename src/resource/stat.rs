@@ -119,23 +119,10 @@ type=%F' -- "$p" || exit 1"#);
                 .with_context(|| format!("stat printed a {key} that is not a number"))
         };
         let mode = i64::from_str_radix(get("mode")?, 8).context("stat printed a mode that is not octal")?;
-        let kind = get("type")?;
-        let bit = |b: i64| mode & b != 0;
         let mut stat = Map::new();
         stat.insert("exists".into(), json!(true));
         stat.insert("path".into(), json!(self.path));
-        stat.insert("mode".into(), json!(format!("{:04o}", mode & 0o7777)));
-        for (name, is) in [
-            ("isdir", kind == "directory"),
-            ("isreg", kind.starts_with("regular")),
-            ("islnk", kind == "symbolic link"),
-            ("ischr", kind == "character special file"),
-            ("isblk", kind == "block special file"),
-            ("isfifo", kind == "fifo"),
-            ("issock", kind == "socket"),
-        ] {
-            stat.insert(name.into(), json!(is));
-        }
+        mode_fields(&mut stat, mode, get("type")?);
         for key in ["uid", "gid", "size", "inode", "dev", "nlink"] {
             stat.insert(key.into(), json!(number(key)?));
         }
@@ -144,21 +131,6 @@ type=%F' -- "$p" || exit 1"#);
         }
         for key in ["pw_name", "gr_name"] {
             stat.insert(key.into(), json!(get(key)?));
-        }
-        for (name, mask) in [
-            ("rusr", 0o400),
-            ("wusr", 0o200),
-            ("xusr", 0o100),
-            ("rgrp", 0o040),
-            ("wgrp", 0o020),
-            ("xgrp", 0o010),
-            ("roth", 0o004),
-            ("woth", 0o002),
-            ("xoth", 0o001),
-            ("isuid", 0o4000),
-            ("isgid", 0o2000),
-        ] {
-            stat.insert(name.into(), json!(bit(mask)));
         }
         for key in ["readable", "writeable", "executable"] {
             stat.insert(key.into(), json!(value_of(&pairs, key) == Some("1")));
@@ -186,6 +158,39 @@ type=%F' -- "$p" || exit 1"#);
     fn result(&self, out: &Section) -> Result<Option<Json>> {
         Ok(Some(json!({"changed": false, "failed": false, "stat": self.inspect(out)?})))
     }
+}
+
+/// The fields of Ansible's answers (`stat`, `find`) read from a mode and the type `stat -c %F`
+/// prints: `mode` as `"0644"`, `isdir`, `isreg`, ..., and the permission bits (`rusr`, ...).
+pub fn mode_fields(stat: &mut Map<String, Json>, mode: i64, kind: &str) {
+    let bit = |b: i64| mode & b != 0;
+    stat.insert("mode".into(), json!(format!("{:04o}", mode & 0o7777)));
+    for (name, is) in [
+        ("isdir", kind == "directory"),
+        ("isreg", kind.starts_with("regular")),
+        ("islnk", kind == "symbolic link"),
+        ("ischr", kind == "character special file"),
+        ("isblk", kind == "block special file"),
+        ("isfifo", kind == "fifo"),
+        ("issock", kind == "socket"),
+    ] {
+        stat.insert(name.into(), json!(is));
+    }
+        for (name, mask) in [
+            ("rusr", 0o400),
+            ("wusr", 0o200),
+            ("xusr", 0o100),
+            ("rgrp", 0o040),
+            ("wgrp", 0o020),
+            ("xgrp", 0o010),
+            ("roth", 0o004),
+            ("woth", 0o002),
+            ("xoth", 0o001),
+            ("isuid", 0o4000),
+            ("isgid", 0o2000),
+        ] {
+            stat.insert(name.into(), json!(bit(mask)));
+        }
 }
 
 #[cfg(test)]
