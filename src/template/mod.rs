@@ -603,7 +603,18 @@ fn explain(err: &Error, source: &str, scope: &Scope) -> Explanation {
         kind if kind == ErrorKind::UndefinedError || undefined_operand => {
             let text = match undefined_name(err, source, scope) {
                 Some(name) => format!("undefined variable '{name}'"),
-                None => "undefined variable".to_string(),
+                // A missing key under a subscript (`conf['a-b']`): the expression says which.
+                None => match err
+                    .range()
+                    .and_then(|r| source.get(widen_to_name(source, r)))
+                    .or_else(|| (!source.contains('\n')).then_some(source))
+                    .map(str::trim)
+                {
+                    Some(expr) if !expr.is_empty() && expr.len() <= 120 => {
+                        format!("undefined variable or key in `{expr}`")
+                    }
+                    _ => "undefined variable".to_string(),
+                },
             };
             let hint = undefined_name(err, source, scope)
                 .and_then(|name| {

@@ -93,6 +93,10 @@ fn undefined_variables_are_named() {
         error("{{ port + offset }}"),
         "site.yml:12:7: undefined variable 'offset' in task \"configure nginx\""
     );
+    assert_eq!(
+        error("{{ conf.a['no-such/key'] }}"),
+        "site.yml:12:7: undefined variable or key in `{{ conf.a['no-such/key'] }}` in task \"configure nginx\""
+    );
     let err = Templar::new()
         .render_str("{{ portt }}", &vars(), &origin())
         .unwrap_err();
