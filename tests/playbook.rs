@@ -338,7 +338,7 @@ fn unsupported_module() {
             deploy::resource::supported_list()
         )
     );
-    assert!(message.contains("apt, apt_repository, assert, blockinfile, command, copy, cron, debug"));
+    assert!(message.contains("apt, apt_key, apt_repository, assert, authorized_key, blockinfile, command, copy, cron"));
 }
 
 #[test]
@@ -791,4 +791,48 @@ fn loops_fact_names_and_escapes_render_as_ansible() {
         options(&by_ansible)
     );
     assert_eq!(options(&deployed), options(&by_ansible));
+}
+
+/// What a loop registers: each item's result with its `item` (and index variable), and the
+/// loop's `results`, `changed`, `failed` and `msg`, whether its items were known when planned
+/// (`stat`), ran at apply (`command`), or failed under `ignore_errors`.
+#[test]
+fn a_loop_registers_its_items_as_ansible_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "site.yml",
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: find -L {{ item }} -maxdepth 0 -type d
+      with_community.general.flattened:
+        - ["/", "/nonexistent-dir"]
+        - []
+      register: found
+      ignore_errors: true
+      changed_when: false
+    - stat: { path: "{{ item }}" }
+      loop: [/, /nope]
+      loop_control: { index_var: i }
+      register: st
+    - command: echo {{ item }}
+      loop: [a, b]
+      register: echoed
+    - copy:
+        dest: "{{ out }}"
+        content: |
+          {{ found.results | length }} {{ found.msg }} {{ found.failed }} {{ found.results | map(attribute='item') | list }}
+          {{ found.results[0].stdout }} {{ found.results[1].rc }} {{ found.results[0].ansible_loop_var }}
+          {{ st.results | map(attribute='stat.exists') | list }} {{ st.results[1].i }} {{ st.msg }} {{ st.changed }}
+          {{ echoed.results | map(attribute='stdout') | list }} {{ echoed.changed }} {{ echoed.msg }}
+"#,
+        ),
+        ("hosts", "local1 ansible_connection=local\n"),
+    ];
+    write_files(dir.path(), &files);
+    let (deployed, by_ansible) = apply_with_both_tools(dir.path());
+    let expected = std::fs::read_to_string(&by_ansible).unwrap();
+    assert!(expected.contains("One or more items failed"), "{expected}");
+    assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
 }

@@ -172,7 +172,10 @@ impl HostRunner {
                             return Ok(Json::Null);
                         };
                         // The others need the result now: apply what it waits on.
-                        if matches!(self.registered.get(&register.value), Some(Registered::Pending))
+                        if self
+                            .registered
+                            .get(&register.value)
+                            .is_some_and(Registered::is_pending)
                             && run.options.mode == Mode::Apply
                         {
                             self.flush(run, stage).await?;
@@ -227,7 +230,7 @@ impl HostRunner {
         }
         let unknown = dependencies
             .iter()
-            .any(|d| matches!(self.registered.get(d), Some(Registered::Pending)));
+            .any(|d| self.registered.get(d).is_some_and(Registered::is_pending));
         if unknown {
             if run.options.mode == Mode::Apply {
                 self.flush(run, stage).await?;
@@ -287,6 +290,11 @@ impl HostRunner {
             .map_or("item".to_string(), |v| v.value.clone());
         let mut results = Vec::new();
         let looped = task.loop_.is_some();
+        let count = items.len();
+        if let (true, Some(register)) = (looped, &task.register) {
+            // What its items register fills this loop's result, not an older one of the name.
+            self.registered.remove(&register.value);
+        }
         for (index, item) in items.into_iter().enumerate() {
             if index > 0 && task.module.sets_facts {
                 // As in Ansible, a fact set by one item is seen by the next
@@ -320,6 +328,20 @@ impl HostRunner {
                 (Some(item), None) => Some(item.clone()),
                 (None, _) => None,
             };
+            let slot = item.as_ref().map(|item| {
+                let mut extras = serde_json::Map::new();
+                extras.insert(loop_var.clone(), item.clone());
+                extras.insert("ansible_loop_var".into(), json!(loop_var));
+                if let Some(index_var) = task.loop_.as_ref().and_then(|l| l.index_var.as_ref()) {
+                    extras.insert(index_var.value.clone(), json!(index));
+                    extras.insert("ansible_index_var".into(), json!(index_var.value));
+                }
+                LoopSlot {
+                    index: results.len(),
+                    len: count,
+                    extras,
+                }
+            });
             let result = self
                 .run_task_item(
                     run,
@@ -329,20 +351,36 @@ impl HostRunner {
                     LoopItem {
                         stack: item_stack,
                         label,
+                        slot: slot.clone(),
                     },
                     stage,
                 )
                 .await?;
-            results.push(result);
+            results.push(match (&slot, result) {
+                (Some(slot), result) if !result.is_null() => slot.mark(result),
+                (_, result) => result,
+            });
         }
         if let Some(register) = &task.register {
             let value = if looped {
-                if results.iter().any(|r| r.is_null()) {
-                    Registered::Pending
-                } else {
-                    Registered::Known(
-                        json!({"results": results, "changed": results.iter().any(|r| r["changed"] == json!(true)), "skipped": false}),
-                    )
+                // Items probed or applied already filled their slots (`stage::record`); those
+                // applied later will.
+                match self.registered.remove(&register.value) {
+                    Some(Registered::Known(whole)) => Registered::Known(whole),
+                    Some(Registered::Looping(filled)) => {
+                        for (result, done) in results.iter_mut().zip(filled) {
+                            if result.is_null() {
+                                *result = done;
+                            }
+                        }
+                        if results.iter().any(Json::is_null) {
+                            Registered::Looping(results)
+                        } else {
+                            Registered::Known(Registered::of_loop(results))
+                        }
+                    }
+                    _ if results.iter().any(Json::is_null) => Registered::Looping(results),
+                    _ => Registered::Known(Registered::of_loop(results)),
                 }
             } else {
                 match results.pop() {
@@ -422,7 +460,7 @@ impl HostRunner {
         if let Some(reason) = &task.unsupported {
             bail!("{reason}");
         }
-        let LoopItem { stack, label } = item;
+        let LoopItem { stack, label, slot } = item;
         let origin = self.origin(task);
         let params: Json = Json::Object(
             task.params
@@ -496,6 +534,7 @@ impl HostRunner {
             script: Script::new(),
             always_run: false,
             register: task.register.as_ref().map(|r| r.value.clone()),
+            slot: slot.clone(),
             notify: task.notify.iter().map(|n| n.value.clone()).collect(),
             changed_when,
             failed_when,
@@ -561,6 +600,8 @@ impl HostRunner {
 pub(super) struct LoopItem {
     pub(super) stack: VarStack,
     pub(super) label: Option<Json>,
+    /// Its place in the loop's registered result (none without a loop).
+    pub(super) slot: Option<LoopSlot>,
 }
 
 /// What a `register`ed name holds.
@@ -569,6 +610,51 @@ pub(super) enum Registered {
     Known(Json),
     /// The step changes something; its result exists only after apply.
     Pending,
+    /// A loop some of whose items are known only after apply: each item's result (`null`
+    /// until applied), made whole as Ansible registers a loop once every item is known.
+    Looping(Vec<Json>),
+}
+
+impl Registered {
+    /// Whether it is known only after apply.
+    pub(super) fn is_pending(&self) -> bool {
+        !matches!(self, Registered::Known(_))
+    }
+
+    /// A loop's registered result, as Ansible makes it from its items' results.
+    pub(super) fn of_loop(results: Vec<Json>) -> Json {
+        let changed = results.iter().any(|r| r["changed"] == json!(true));
+        let failed = results.iter().any(|r| r["failed"] == json!(true));
+        let mut value = json!({"results": results, "changed": changed, "skipped": false});
+        if failed {
+            value["failed"] = json!(true);
+            value["msg"] = json!("One or more items failed");
+        } else {
+            value["msg"] = json!("All items completed");
+        }
+        value
+    }
+}
+
+/// Where a loop item's result goes in its loop's registered result, and what Ansible adds to
+/// it there (`item`, `ansible_loop_var`, the index variable).
+#[derive(Clone, Debug)]
+pub(super) struct LoopSlot {
+    pub(super) index: usize,
+    /// How many items the loop has.
+    pub(super) len: usize,
+    pub(super) extras: serde_json::Map<String, Json>,
+}
+
+impl LoopSlot {
+    pub(super) fn mark(&self, mut result: Json) -> Json {
+        if let Json::Object(fields) = &mut result {
+            for (key, value) in &self.extras {
+                fields.insert(key.clone(), value.clone());
+            }
+        }
+        result
+    }
 }
 
 /// A loop's items, prepared as its keyword prepares them. `action` is the module as written:

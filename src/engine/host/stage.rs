@@ -34,11 +34,41 @@ impl HostRunner {
     pub(super) fn known_after_apply(&mut self, mut meta: Pending, reason: &str, stage: &mut Stage) -> Json {
         meta.display.diff = Diff::known_after_apply(reason);
         self.report.plan.steps.push(meta.display.clone());
-        if let Some(register) = &meta.register {
-            self.registered.insert(register.clone(), Registered::Pending);
-        }
+        self.record(&meta, Registered::Pending);
         stage.pending.push(meta);
         Json::Null
+    }
+
+    /// Registers a step's result under its `register` name; a loop item's goes to its slot
+    /// of the loop's result, which is made whole once every item is known.
+    pub(super) fn record(&mut self, step: &Pending, value: Registered) {
+        let Some(register) = &step.register else {
+            return;
+        };
+        let Some(slot) = &step.slot else {
+            self.registered.insert(register.clone(), value);
+            return;
+        };
+        let Registered::Known(result) = value else {
+            // The loop registers itself as pending once all its items are resolved.
+            return;
+        };
+        let entry = self
+            .registered
+            .entry(register.clone())
+            .or_insert_with(|| Registered::Looping(Vec::new()));
+        let Registered::Looping(results) = entry else {
+            *entry = Registered::Looping(Vec::new());
+            return self.record(step, Registered::Known(result));
+        };
+        if results.len() <= slot.index {
+            results.resize(slot.index + 1, Json::Null);
+        }
+        results[slot.index] = slot.mark(result);
+        if results.len() == slot.len && !results.iter().any(Json::is_null) {
+            let whole = Registered::of_loop(std::mem::take(results));
+            *entry = Registered::Known(whole);
+        }
     }
 
     pub(super) async fn run_query(
@@ -235,9 +265,7 @@ impl HostRunner {
             } else {
                 Registered::Pending
             };
-            if let Some(register) = &meta.register {
-                self.registered.insert(register.clone(), registered);
-            }
+            self.record(&meta, registered);
             self.report.plan.steps.push(meta.display.clone());
             let changes = !meta.script.is_empty();
             let confined = step.confined_to(section);
@@ -367,14 +395,11 @@ impl HostRunner {
                     continue;
                 }
                 // Converged: nothing was sent for it.
-                if let Some(register) = &step.register {
-                    let result = step
-                        .answer
-                        .clone()
-                        .unwrap_or_else(|| json!({"changed": false, "failed": false}));
-                    self.registered
-                        .insert(register.clone(), Registered::Known(result));
-                }
+                let result = step
+                    .answer
+                    .clone()
+                    .unwrap_or_else(|| json!({"changed": false, "failed": false}));
+                self.record(&step, Registered::Known(result));
                 self.report_step(run, &step.display, &Status::Ok);
                 self.report.results.push(StepResult {
                     step: step.display,
@@ -412,10 +437,7 @@ impl HostRunner {
             }
             let failed = self.judge(run, &step, &mut result, outcome)?;
             let changed = result["changed"] == json!(true);
-            if let Some(register) = &step.register {
-                self.registered
-                    .insert(register.clone(), Registered::Known(result.clone()));
-            }
+            self.record(&step, Registered::Known(result.clone()));
             let status = if failed {
                 Status::Failed
             } else if changed {
@@ -569,6 +591,8 @@ pub(super) struct Pending {
     /// Runs at apply even though the plan shows no change (`changed_when: false` commands).
     pub(super) always_run: bool,
     pub(super) register: Option<String>,
+    /// A loop item's place in the loop's registered result.
+    pub(super) slot: Option<LoopSlot>,
     pub(super) notify: Vec<String>,
     pub(super) changed_when: Vec<(String, Pos)>,
     pub(super) failed_when: Vec<(String, Pos)>,
