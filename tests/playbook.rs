@@ -338,7 +338,8 @@ fn unsupported_module() {
             deploy::resource::supported_list()
         )
     );
-    assert!(message.contains("apt, apt_key, apt_repository, assert, authorized_key, blockinfile, command, copy, cron"));
+    assert!(message
+        .contains("apt, apt_key, apt_repository, assert, authorized_key, blockinfile, command, copy, cron"));
 }
 
 #[test]

@@ -548,6 +548,11 @@ fn a_vault_repository_converges_lab_hosts_and_no_output_shows_a_secret() {
       changed_when: false
       check_mode: false
     - debug: { msg: "{{ conf.stdout }}" }
+    - command: echo {{ api_token | b64encode }}
+      register: encoded
+      changed_when: false
+      check_mode: false
+    - debug: { var: encoded.stdout }
 "#,
     );
     let _ = common::lab_ssh("h1", "rm -rf /etc/vaulted");
@@ -648,7 +653,15 @@ fn a_vault_repository_converges_lab_hosts_and_no_output_shows_a_secret() {
         shown.push_str(&std::fs::read_to_string(file).unwrap_or_default());
     }
     assert!(shown.contains("********"), "secrets are shown masked:\n{shown}");
-    for secret in [DB_PASSWORD, &DB_PASSWORD.to_uppercase(), TOKEN, KEY_LINE] {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(TOKEN);
+    for secret in [
+        DB_PASSWORD,
+        &DB_PASSWORD.to_uppercase(),
+        TOKEN,
+        KEY_LINE,
+        &encoded,
+    ] {
         assert!(!shown.contains(secret), "`{secret}` was shown:\n{shown}");
     }
     // The secrets did reach the hosts.

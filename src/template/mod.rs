@@ -158,6 +158,10 @@ impl Templar {
 
     /// The fully templated value of variable `name` (`debug: var=name`).
     pub fn resolve_var(&self, name: &str, vars: &VarStack, origin: &Origin) -> Result<Json> {
+        // `debug: var=result.stdout` is an expression, as Ansible templates it.
+        if !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return self.render_str(&format!("{{{{ {name} }}}}"), vars, origin);
+        }
         let scope = Scope::new(vars.clone(), Arc::clone(&self.env));
         let ctx = Value::from_dyn_object(Arc::clone(&scope));
         let value = ctx.get_attr(name).and_then(|v| {

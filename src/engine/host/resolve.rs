@@ -124,6 +124,10 @@ impl HostRunner {
         // In parameters and loops only the template parts name variables: a literal
         // `"installed once"` does not read a result registered as `once`.
         texts.extend(task.params.values().map(|p| template_parts(&p.value.to_string())));
+        // `debug: var=` is an expression without braces.
+        if task.module.name == "debug" {
+            texts.extend(task.params.get("var").map(|p| p.value.to_string()));
+        }
         if let Some(l) = &task.loop_ {
             texts.push(template_parts(&l.items.to_value().to_string()));
         }
@@ -469,6 +473,8 @@ impl HostRunner {
                 .collect(),
         );
         let rendered = run.templar.render_value(&params, &stack, &origin)?;
+        // A task given a vault secret: what it registers (a command's output, say) is secret too.
+        let secret_input = crate::vault::holds_tainted(&rendered);
         let Json::Object(rendered) = rendered else {
             bail!("{}: parameters did not render to a mapping", task.pos);
         };
@@ -535,6 +541,7 @@ impl HostRunner {
             always_run: false,
             register: task.register.as_ref().map(|r| r.value.clone()),
             slot: slot.clone(),
+            secret_input,
             notify: task.notify.iter().map(|n| n.value.clone()).collect(),
             changed_when,
             failed_when,
@@ -562,7 +569,11 @@ impl HostRunner {
             if run.options.mode == Mode::Apply && self.changes_pending(stage) {
                 self.flush(run, stage).await?;
             }
-            return self.run_query(run, step, become_user, meta, stage).await;
+            let result = self.run_query(run, step, become_user, meta, stage).await?;
+            if secret_input {
+                crate::vault::taint_value(&result);
+            }
+            return Ok(result);
         }
         // A step on something an earlier step of this stage changes cannot trust its probe:
         // it waits for that change (a new stage when applying; `?` in a plan).

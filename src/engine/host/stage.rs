@@ -45,6 +45,9 @@ impl HostRunner {
         let Some(register) = &step.register else {
             return;
         };
+        if let (true, Registered::Known(result)) = (step.secret_input, &value) {
+            crate::vault::taint_value(result);
+        }
         let Some(slot) = &step.slot else {
             self.registered.insert(register.clone(), value);
             return;
@@ -593,6 +596,8 @@ pub(super) struct Pending {
     pub(super) register: Option<String>,
     /// A loop item's place in the loop's registered result.
     pub(super) slot: Option<LoopSlot>,
+    /// Its parameters hold a vault secret: so does what it registers.
+    pub(super) secret_input: bool,
     pub(super) notify: Vec<String>,
     pub(super) changed_when: Vec<(String, Pos)>,
     pub(super) failed_when: Vec<(String, Pos)>,
