@@ -837,3 +837,33 @@ fn a_loop_registers_its_items_as_ansible_does() {
     assert!(expected.contains("One or more items failed"), "{expected}");
     assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
 }
+
+/// A module error the task judges itself (`failed_when: false` on a path that may be missing,
+/// as hardening roles write it) is the task's result, as Ansible's module returns it: the run
+/// carries on, and the message is registered.
+#[test]
+fn failed_when_judges_a_module_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "site.yml",
+            r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "{{ item }}", mode: a-s, state: file, follow: true }
+      failed_when: false
+      loop: [/, /nonexistent-dir/rcp]
+      register: r
+    - copy:
+        dest: "{{ out }}"
+        content: "{{ r.results | map(attribute='failed') | list }} {{ r.results[1].msg }}\n"
+"#,
+        ),
+        ("hosts", "local1 ansible_connection=local\n"),
+    ];
+    write_files(dir.path(), &files);
+    let (deployed, by_ansible) = apply_with_both_tools(dir.path());
+    let expected = std::fs::read_to_string(&by_ansible).unwrap();
+    assert!(expected.contains("is absent, cannot continue"), "{expected}");
+    assert_eq!(std::fs::read_to_string(&deployed).unwrap(), expected);
+}

@@ -188,7 +188,28 @@ impl HostRunner {
                 mut meta,
             } = unprobed;
             let section = &sections[&id];
-            let (mut diff, script) = match self.plan_step(step.as_ref(), section, become_user.as_deref()) {
+            let planned = self.plan_step(step.as_ref(), section, become_user.as_deref());
+            // A task that judges its own failure gets the error as its result, as Ansible's
+            // module returns it: with `failed_when: false` (a hardening role's "remove the bit
+            // where the file exists") it carries on, converged.
+            let planned = match planned {
+                Err(err) if !meta.failed_when.is_empty() => {
+                    let mut result = json!({"changed": false, "failed": true, "msg": format!("{err:#}")});
+                    if self.judge_with(run, &meta, &mut result, true)? {
+                        Err(err)
+                    } else {
+                        meta.display.diff = Diff::converged();
+                        meta.answer = Some(result.clone());
+                        self.record(&meta, Registered::Known(result));
+                        self.report.plan.steps.push(meta.display.clone());
+                        meta.step = Some(step);
+                        stage.pending.push(meta);
+                        continue;
+                    }
+                }
+                other => other,
+            };
+            let (mut diff, script) = match planned {
                 Ok(planned) => planned,
                 Err(err) => {
                     let earlier = self.changes_pending(stage) || stage.pending.iter().any(|p| p.always_run);
